@@ -1,0 +1,554 @@
+/**
+ * `GearmanClient`: submits jobs and waits for them, as python-gearman's `gearman.client`.
+ *
+ * Every call returns a promise, and many may be in flight on one client at once: each waits only
+ * on its own requests, and a packet wakes only the calls waiting on the requests it updates.
+ *
+ * @module
+ */
+import { randomFillSync } from 'node:crypto';
+import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
+import { ClientCommandHandler, submitCommand, type PreparedRequest } from './command-handler/client-handler.js';
+import type { GearmanConnection } from './connection.js';
+import { GearmanJob, GearmanJobRequest } from './job.js';
+import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
+import { ExceededConnectionAttempts, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
+import { validatePacket } from './protocol/encoder.js';
+import type { HostEntry } from './hosts.js';
+
+export { JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE, PRIORITY_NONE, PRIORITY_LOW, PRIORITY_HIGH } from './constants.js';
+
+/** Options of a {@link GearmanClient}. */
+export interface GearmanClientOptions extends ConnectionManagerOptions {
+  /** Random bytes in a generated unique (hex-encoded, so twice as many characters). @default 16 */
+  randomUniqueBytes?: number;
+  /**
+   * Ask each server to forward WORK_EXCEPTION (OPTION_REQ `exceptions`), so `request.exception`
+   * is filled. Without it gearmand turns a worker's exception into a plain WORK_FAIL.
+   * @default true
+   */
+  exceptions?: boolean;
+}
+
+/** One job for {@link GearmanClient.submitMultipleJobs}. */
+export interface JobSpec {
+  /** Task (function) name. */
+  task: string;
+  /** Job data, encoded with the client's `dataEncoder`. */
+  data: unknown;
+  /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. */
+  unique?: string | null;
+  /** @default PRIORITY_NONE */
+  priority?: Priority;
+}
+
+/** Options of {@link GearmanClient.submitJob} and {@link GearmanClient.submitMultipleJobs}. */
+export interface SubmitOptions {
+  /** Background (detached) job: the call ends once the server accepted it. @default false */
+  background?: boolean;
+  /** Wait for the result (foreground) as well as for acceptance. @default true */
+  waitUntilComplete?: boolean;
+  /** Extra sends allowed after a lost connection; python-gearman's count. @default 0 */
+  maxRetries?: number;
+  /** Seconds to wait in all; `null`/`undefined`: no limit. A timeout resolves, with `timedOut` set. */
+  pollTimeout?: number | null;
+}
+
+/** Options of {@link GearmanClient.submitJob}: {@link SubmitOptions} plus the job's own. */
+export interface SubmitJobOptions extends SubmitOptions {
+  /** Coalescing key; generated when missing or empty. */
+  unique?: string | null;
+  /** @default PRIORITY_NONE */
+  priority?: Priority;
+}
+
+/** Options of the waits. */
+export interface WaitOptions {
+  /** Seconds; `null`/`undefined`: no limit. @default undefined */
+  pollTimeout?: number | null;
+}
+
+/** Options of {@link GearmanClient.submitMultipleRequests}. */
+export interface SubmitRequestsOptions extends WaitOptions {
+  /** @default true */
+  waitUntilComplete?: boolean;
+}
+
+const UNIQUE_POOL_BYTES = 8192;
+
+/**
+ * A Gearman client.
+ *
+ * @example
+ * ```ts
+ * import { GearmanClient } from 'gearman-ts';
+ *
+ * const client = new GearmanClient(['localhost:4730']);
+ * const request = await client.submitJob('reverse', 'hello');
+ * if (request.complete) console.log(request.state, request.result?.toString()); // COMPLETE olleh
+ * client.shutdown();
+ * ```
+ */
+export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
+  /** Random bytes per generated unique (hex-encoded). */
+  randomUniqueBytes: number;
+  /** Send OPTION_REQ `exceptions` on connect. */
+  exceptions: boolean;
+  /** Bumped whenever a connection loses requests, so waits rescan. @internal */
+  lossEpoch = 0;
+  private uniquePool = Buffer.alloc(0);
+  private uniqueOffset = 0;
+
+  /**
+   * @param hostList - servers; none means `['localhost:4730']`
+   * @param options - see {@link GearmanClientOptions}
+   * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
+   */
+  constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions = {}) {
+    super(hostList, options);
+    const bytes = options?.randomUniqueBytes ?? 16;
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > 31) {
+      throw new TypeError(`randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${String(bytes)}`);
+    }
+    this.randomUniqueBytes = bytes;
+    this.exceptions = options?.exceptions ?? true;
+  }
+
+  /** @internal */
+  protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
+    return new ClientCommandHandler(this, connection);
+  }
+
+  /** A fresh random unique: `randomUniqueBytes` random bytes, hex-encoded. */
+  protected generateUnique(): string {
+    const n = this.randomUniqueBytes;
+    if (this.uniqueOffset + n > this.uniquePool.length) {
+      if (this.uniquePool.length === 0) this.uniquePool = Buffer.allocUnsafe(UNIQUE_POOL_BYTES);
+      randomFillSync(this.uniquePool);
+      this.uniqueOffset = 0;
+    }
+    const unique = this.uniquePool.toString('hex', this.uniqueOffset, this.uniqueOffset + n);
+    this.uniqueOffset += n;
+    return unique;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Submitting
+
+  /**
+   * Submits one job and (by default) waits for its result.
+   *
+   * @param task - task (function) name
+   * @param data - job data; a string or bytes with the default encoder
+   * @param options - see {@link SubmitJobOptions}
+   * @returns the request, with `state`, `result`, `complete` and `timedOut` set
+   * @throws TypeError (rejects) if the encoder cannot encode `data`, before anything is sent
+   * @throws {@link ProtocolError} (rejects) for a task with a NUL byte or a unique over 63 bytes
+   * @throws {@link ServerUnavailable} (rejects) when no server can take the job; `error.requests`
+   * holds the request
+   * @throws {@link ExceededConnectionAttempts} (rejects) once `maxRetries + 1` sends are used up
+   *
+   * @example
+   * ```ts
+   * const request = await client.submitJob('task_name', 'arbitrary binary data');
+   * const bg = await client.submitJob('task_name', 'data', { priority: PRIORITY_HIGH, background: true });
+   * ```
+   */
+  async submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
+    const opts = submitOptions(options);
+    const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
+    await this.submitPrepared([request], opts.waitUntilComplete, opts.pollTimeout);
+    return request;
+  }
+
+  /**
+   * Submits several jobs at once (pipelined) and (by default) waits for all of them.
+   *
+   * @param jobs - `{ task, data, unique?, priority? }` each
+   * @param options - apply to every job; see {@link SubmitOptions}
+   * @returns the requests, in the order of `jobs`
+   * @throws as {@link submitJob}; nothing is sent if any job is invalid
+   *
+   * @example
+   * ```ts
+   * const requests = await client.submitMultipleJobs(
+   *   [{ task: 'task_name', data: 'binary data' }, { task: 'other_task', data: 'other binary data' }],
+   *   { background: false, waitUntilComplete: false },
+   * );
+   * await client.waitUntilJobsCompleted(requests, { pollTimeout: 5 });
+   * ```
+   */
+  async submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
+    const opts = submitOptions(options);
+    if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
+    const requests: GearmanJobRequest[] = new Array(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
+      requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+    }
+    await this.submitPrepared(requests, opts.waitUntilComplete, opts.pollTimeout);
+    return requests;
+  }
+
+  /**
+   * Sends requests (new ones, or ones left `JOB_UNKNOWN` by a lost connection) and waits for them:
+   * python-gearman's recovery recipe.
+   *
+   * @param requests - requests to send; ones already accepted are only waited for
+   * @param options - `waitUntilComplete` (default true) and `pollTimeout` (seconds, for both phases)
+   * @returns the same array
+   * @throws as {@link submitJob}
+   *
+   * @example
+   * ```ts
+   * const retried = await client.submitMultipleRequests(failedRequests, { waitUntilComplete: true, pollTimeout: 1 });
+   * const timedOut = retried.filter((r) => r.timedOut);
+   * ```
+   */
+  async submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
+    checkRequests(requests, 'submitMultipleRequests');
+    const pollTimeout = checkTimeout(options?.pollTimeout);
+    for (const request of requests) this.prepare(request);
+    await this.submitPrepared(requests, options?.waitUntilComplete ?? true, pollTimeout);
+    return requests;
+  }
+
+  private async submitPrepared(requests: GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<void> {
+    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
+    await this.acceptRequests(requests, pollTimeout);
+    if (!waitUntilComplete) return;
+    const remaining = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
+    if (remaining === 0) return;
+    await this.completeRequests(requests, remaining);
+  }
+
+  /**
+   * Builds, validates and encodes one request (python-gearman's `_create_request`).
+   * @internal
+   */
+  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number): GearmanJobRequest {
+    if (typeof task !== 'string') throw new TypeError(`task must be a string, got ${task === null ? 'null' : typeof task}`);
+    if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
+    const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
+    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
+    this.prepare(request);
+    return request;
+  }
+
+  /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
+  private prepare(request: GearmanJobRequest): void {
+    const r = request as PreparedRequest;
+    if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
+    if (r.encodedData !== undefined && r.encodedFrom === request.job.data) return;
+    const encoded = this.dataEncoder.encode(request.job.data);
+    if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
+      throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
+    }
+    if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
+    if (request.job.unique === null || request.job.unique === '') request.job.unique = this.generateUnique();
+    validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
+    r.encodedData = encoded;
+    r.encodedFrom = request.job.data;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connections
+
+  /**
+   * The connection for `request`: its own shuffled order of the servers, sticking to the first
+   * live one and failing over in that order (python-gearman's `establish_request_connection`).
+   * Servers that failed to connect within the last second are tried last.
+   *
+   * @throws {@link ServerUnavailable} (rejects) when none connects, naming each server and why
+   */
+  async establishRequestConnection(request: GearmanJobRequest): Promise<GearmanConnection> {
+    const fast = this.connectedFor(request);
+    if (fast !== undefined) return fast;
+    const rotation = this.rotationOf(request);
+    const now = Date.now();
+    const order = [...rotation.filter((c) => !(c.retryAt > now)), ...rotation.filter((c) => c.retryAt > now)];
+    for (const connection of order) {
+      try {
+        await this.establishConnection(connection);
+        connection.retryAt = 0;
+        if (rotation.length > 1) {
+          const at = rotation.indexOf(connection);
+          request.rotation = [...rotation.slice(at), ...rotation.slice(0, at)];
+        }
+        return connection;
+      } catch (err) {
+        if ((err as GearmanError).code === 'SHUTDOWN') throw err;
+        connection.retryAt = Date.now() + 1000;
+      }
+    }
+    throw this.unavailable(rotation, `no server could take ${request.job.task}`);
+  }
+
+  private rotationOf(request: GearmanJobRequest): GearmanConnection[] {
+    const list = this.connectionList;
+    if (list.length <= 1) return list;
+    if (request.rotation === undefined || request.rotation.length === 0) {
+      const copy = list.slice();
+      for (let i = copy.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+      }
+      request.rotation = copy;
+    }
+    return request.rotation;
+  }
+
+  /** The head of the request's rotation if it is connected (no await needed). */
+  private connectedFor(request: GearmanJobRequest): GearmanConnection | undefined {
+    const list = this.connectionList;
+    const head = list.length === 1 ? list[0]! : list.length === 0 ? undefined : this.rotationOf(request)[0]!;
+    return head !== undefined && head.connected && head.handler !== undefined ? head : undefined;
+  }
+
+  /**
+   * Sends one request on its connection, counting the attempt (python-gearman's
+   * `send_job_request`).
+   *
+   * @throws {@link ExceededConnectionAttempts} (rejects) once `maxConnectionAttempts` sends are used
+   * @throws {@link ServerUnavailable} (rejects) if no server connects
+   */
+  async sendJobRequest(request: GearmanJobRequest): Promise<GearmanJobRequest> {
+    this.checkAttempts(request);
+    const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
+    this.sendOn(connection, request);
+    return request;
+  }
+
+  private checkAttempts(request: GearmanJobRequest): void {
+    if (request.connectionAttempts >= request.maxConnectionAttempts) {
+      throw new ExceededConnectionAttempts(
+        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending`,
+      );
+    }
+  }
+
+  private sendOn(connection: GearmanConnection, request: GearmanJobRequest): void {
+    if (request.state !== JOB_UNKNOWN) return; // another wait sent it while this one connected
+    request.job.connection = connection;
+    request.connectionAttempts++;
+    request.timedOut = false;
+    (connection.handler as ClientCommandHandler).sendJobRequest(request as PreparedRequest);
+  }
+
+  /** Sends every `JOB_UNKNOWN` request; connects only when the fast path has no live connection. */
+  private async sendUnknown(requests: GearmanJobRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      if (request.state !== JOB_UNKNOWN) continue;
+      this.checkAttempts(request);
+      const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
+      this.sendOn(connection, request);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Waiting
+
+  /**
+   * Sends the requests that are `JOB_UNKNOWN` and waits until none is `JOB_PENDING`; requests lost
+   * with a connection meanwhile are re-sent (counting attempts). Afterwards each request's
+   * `timedOut` is whether it is still `JOB_PENDING`.
+   *
+   * @param requests - the requests
+   * @param options - `pollTimeout` in seconds
+   * @returns the same array
+   * @throws {@link ServerUnavailable}, {@link ExceededConnectionAttempts} (rejects)
+   */
+  async waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+    checkRequests(requests, 'waitUntilJobsAccepted');
+    const pollTimeout = checkTimeout(options?.pollTimeout);
+    for (const request of requests) this.prepare(request);
+    await this.acceptRequests(requests, pollTimeout);
+    return requests;
+  }
+
+  private async acceptRequests(requests: GearmanJobRequest[], pollTimeout: number | null): Promise<void> {
+    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
+    try {
+      for (;;) {
+        await this.sendUnknown(requests);
+        const remaining = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
+        let resend = false;
+        let cursor = 0;
+        let epoch = this.lossEpoch;
+        await this.pollConnectionsUntilStopped(
+          this.connectionList,
+          () => {
+            if (epoch !== this.lossEpoch) {
+              epoch = this.lossEpoch;
+              cursor = 0;
+            }
+            // Requests settle roughly in order; the cursor makes a wait O(requests) in all.
+            for (let i = cursor; i < requests.length; i++) {
+              const state = requests[i]!.state;
+              if (state === JOB_UNKNOWN) {
+                resend = true;
+                return false;
+              }
+              if (state === JOB_PENDING) {
+                cursor = i;
+                return true;
+              }
+            }
+            cursor = requests.length;
+            return false;
+          },
+          remaining,
+          { watch: requests },
+        );
+        if (!resend) break;
+      }
+    } catch (err) {
+      throw withRequests(err, requests);
+    } finally {
+      for (const request of requests) request.timedOut = request.state === JOB_PENDING;
+    }
+  }
+
+  /**
+   * Waits until every request is complete, or lost with its connection (`JOB_UNKNOWN`; lost
+   * requests are not re-sent here). Afterwards each request's `timedOut` is `!complete`.
+   *
+   * @param requests - the requests
+   * @param options - `pollTimeout` in seconds
+   * @returns the same array
+   * @throws {@link ServerUnavailable} (rejects) if requests were lost and no connection is left;
+   * `error.requests` holds them, `JOB_UNKNOWN`, ready for {@link submitMultipleRequests}
+   */
+  async waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+    checkRequests(requests, 'waitUntilJobsCompleted');
+    await this.completeRequests(requests, checkTimeout(options?.pollTimeout));
+    return requests;
+  }
+
+  private async completeRequests(requests: GearmanJobRequest[], pollTimeout: number | null): Promise<void> {
+    let cursor = 0;
+    let epoch = this.lossEpoch;
+    try {
+      await this.pollConnectionsUntilStopped(
+        this.connectionList,
+        () => {
+          if (epoch !== this.lossEpoch) {
+            epoch = this.lossEpoch;
+            cursor = 0;
+          }
+          for (let i = cursor; i < requests.length; i++) {
+            const request = requests[i]!;
+            if (!request.complete && request.state !== JOB_UNKNOWN) {
+              cursor = i;
+              return true;
+            }
+          }
+          cursor = requests.length;
+          return false;
+        },
+        pollTimeout,
+        { watch: requests },
+      );
+      if (requests.some((r) => r.state === JOB_UNKNOWN) && !this.connectionList.some((c) => c.alive)) {
+        throw this.unavailable(this.connectionList, 'connection lost and no server left');
+      }
+    } catch (err) {
+      throw withRequests(err, requests);
+    } finally {
+      for (const request of requests) {
+        request.timedOut = !request.complete;
+        if (request.complete) request.rotation = undefined;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Status
+
+  /**
+   * Asks the server for the status of one submitted job (GET_STATUS) and waits for the answer.
+   *
+   * @param request - a request that got a handle
+   * @param options - `pollTimeout` in seconds
+   * @returns the request, its `status` replaced; `timedOut` if no new status arrived
+   * @throws {@link InvalidClientState} (rejects) if the request has no handle
+   */
+  async getJobStatus(request: GearmanJobRequest, options: WaitOptions = {}): Promise<GearmanJobRequest> {
+    await this.getJobStatuses([request], options);
+    return request;
+  }
+
+  /**
+   * Status of several jobs at once (see {@link getJobStatus}).
+   *
+   * @returns the same array
+   */
+  async getJobStatuses(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+    checkRequests(requests, 'getJobStatuses');
+    const pollTimeout = checkTimeout(options?.pollTimeout);
+    for (const request of requests) {
+      if (request.job.handle === null || request.job.connection === null) {
+        throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
+      }
+    }
+    const before = requests.map((request) => request.status);
+    for (const request of requests) {
+      const connection = request.job.connection!;
+      if (!(connection.connected && connection.handler !== undefined)) {
+        try {
+          await this.establishConnection(connection);
+        } catch (err) {
+          throw withRequests(this.unavailable([connection], `cannot query the status of ${request.job.handle}`), requests, err);
+        }
+      }
+      request.status.lastTimeReceived = request.status.timeReceived ?? null;
+      (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request);
+    }
+    try {
+      await this.pollConnectionsUntilStopped(
+        this.connectionList,
+        () => requests.some((request) => request.statusPending),
+        pollTimeout,
+        { watch: requests },
+      );
+    } catch (err) {
+      throw withRequests(err, requests);
+    } finally {
+      requests.forEach((request, i) => {
+        request.timedOut = request.status === before[i];
+      });
+    }
+    return requests;
+  }
+}
+
+function checkRequests(requests: unknown, where: string): asserts requests is GearmanJobRequest[] {
+  if (!Array.isArray(requests)) throw new TypeError(`${where} expects an array of GearmanJobRequest, got ${typeof requests}`);
+  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new TypeError(`${where} expects GearmanJobRequest objects`);
+}
+
+function checkTimeout(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`pollTimeout must be a number of seconds, null or undefined; got ${String(value)}`);
+  return value === Infinity ? null : Math.max(0, value);
+}
+
+function submitOptions(options: SubmitOptions | undefined): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw new TypeError('options must be an object');
+  const maxRetries = o.maxRetries ?? 0;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
+  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
+}
+
+/** Attaches the call's requests to a ServerUnavailable (so the recovery recipe has them). */
+function withRequests(err: unknown, requests: GearmanJobRequest[], cause?: unknown): unknown {
+  if (err instanceof ServerUnavailable) {
+    err.requests ??= requests;
+    if (cause !== undefined && err.cause === undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
+  }
+  return err;
+}
+

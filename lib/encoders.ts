@@ -1,0 +1,126 @@
+/**
+ * Data encoders: how job data is turned into bytes for the wire and back, as python-gearman's
+ * `DataEncoder`. Only job data is encoded (SUBMIT_JOB* data on the client; WORK_* data on the
+ * worker; results and updates decoded on the other side); task names, uniques and handles never are.
+ *
+ * @module
+ */
+
+/** Anything with `encode`/`decode`: a class with static methods, or a plain object. */
+export interface DataEncoderLike {
+  /** Turns a value into the bytes (or UTF-8 text) sent on the wire. */
+  encode(value: unknown): string | Uint8Array;
+  /** Turns received bytes into the value handed to the user. */
+  decode(data: Buffer): unknown;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * Abstract base for encoders, for the python-gearman pattern of subclassing with static methods.
+ *
+ * @example
+ * ```ts
+ * class JsonDataEncoder extends DataEncoder {
+ *   static override encode(value: unknown) { return JSON.stringify(value); }
+ *   static override decode(data: Buffer) { return JSON.parse(data.toString('utf8')); }
+ * }
+ * class JsonClient extends GearmanClient { override dataEncoder = JsonDataEncoder; }
+ * ```
+ */
+export class DataEncoder {
+  /**
+   * Encodes a value for the wire.
+   * @throws Error "not implemented": subclasses override it
+   */
+  static encode(value: unknown): string | Uint8Array {
+    void value;
+    throw new Error(`${this.name}.encode is not implemented`);
+  }
+
+  /**
+   * Decodes received bytes.
+   * @throws Error "not implemented": subclasses override it
+   */
+  static decode(data: Buffer): unknown {
+    void data;
+    throw new Error(`${this.name}.decode is not implemented`);
+  }
+}
+
+/**
+ * The default encoder: strings (sent as UTF-8) and bytes pass through; received data is a `Buffer`.
+ *
+ * @example
+ * ```ts
+ * NoopEncoder.encode('hi'); // 'hi'
+ * NoopEncoder.encode(42);   // throws TypeError
+ * ```
+ */
+export class NoopEncoder extends DataEncoder {
+  /**
+   * @returns `value` unchanged
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   */
+  static override encode(value: unknown): string | Uint8Array {
+    if (typeof value === 'string' || value instanceof Uint8Array) return value;
+    throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
+  }
+
+  /** @returns `data` unchanged */
+  static override decode(data: Buffer): unknown {
+    return data;
+  }
+}
+
+/** Strings in, strings out: received data is decoded as UTF-8 text. */
+export class Utf8Encoder extends DataEncoder {
+  /**
+   * @throws TypeError if `value` is neither a string nor bytes
+   */
+  static override encode(value: unknown): string | Uint8Array {
+    if (typeof value === 'string' || value instanceof Uint8Array) return value;
+    throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
+  }
+
+  /** @returns the UTF-8 text of `data` */
+  static override decode(data: Buffer): unknown {
+    return data.toString('utf8');
+  }
+}
+
+/** Any JSON value in, the parsed value out. Empty data decodes as `null`. */
+export class JsonEncoder extends DataEncoder {
+  /**
+   * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
+   */
+  static override encode(value: unknown): string | Uint8Array {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`JsonEncoder cannot encode ${typeName(value)}`);
+    return text;
+  }
+
+  /**
+   * @throws SyntaxError if the data is not JSON
+   */
+  static override decode(data: Buffer): unknown {
+    if (data.length === 0) return null;
+    return JSON.parse(data.toString('utf8'));
+  }
+}
+
+/**
+ * Checks that `encoder` has `encode` and `decode` functions.
+ * @internal
+ */
+export function checkEncoder(encoder: unknown, where: string): DataEncoderLike {
+  const e = encoder as DataEncoderLike | undefined;
+  if (e === null || (typeof e !== 'object' && typeof e !== 'function') || typeof e.encode !== 'function' || typeof e.decode !== 'function') {
+    throw new TypeError(`${where}: dataEncoder must have encode() and decode() functions`);
+  }
+  return e;
+}

@@ -1,0 +1,74 @@
+/**
+ * gearman-ts: a TypeScript port of python-gearman 2.x. Client, worker and admin client for the
+ * Gearman job server, with python-gearman's classes, methods, job states and `pollTimeout`
+ * semantics.
+ *
+ * @example
+ * ```ts
+ * import * as gearman from 'gearman-ts';
+ *
+ * const client = new gearman.GearmanClient(['localhost:4730']);
+ * const request = await client.submitJob('reverse', 'hello', { priority: gearman.PRIORITY_HIGH });
+ * console.log(request.state === gearman.client.JOB_COMPLETE, String(request.result));
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { GearmanClient } from './client.js';
+export type { GearmanClientOptions, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions } from './client.js';
+export { GearmanWorker, defaultRetryStrategy } from './worker.js';
+export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions } from './worker.js';
+export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
+export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './admin-client.js';
+export { GearmanJob, GearmanJobRequest } from './job.js';
+export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus } from './job.js';
+export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';
+export type { DataEncoderLike } from './encoders.js';
+export {
+  GearmanError,
+  ConnectionError,
+  ServerUnavailable,
+  ProtocolError,
+  UnknownCommandError,
+  ExceededConnectionAttempts,
+  InvalidClientState,
+  InvalidWorkerState,
+  InvalidAdminClientState,
+  ServerError,
+} from './errors.js';
+export type { GearmanErrorOptions } from './errors.js';
+export {
+  PRIORITY_NONE,
+  PRIORITY_LOW,
+  PRIORITY_HIGH,
+  JOB_UNKNOWN,
+  JOB_PENDING,
+  JOB_CREATED,
+  JOB_FAILED,
+  JOB_COMPLETE,
+  DEFAULT_GEARMAN_PORT,
+} from './constants.js';
+export type { Priority, JobState } from './constants.js';
+export type { HostEntry, HostObject } from './hosts.js';
+export { GearmanConnection } from './connection.js';
+export type { GearmanConnectionOptions } from './connection.js';
+export { ConnectionManager } from './connection-manager.js';
+export type { ConnectionManagerOptions, Logger, PollResult, PollOptions } from './connection-manager.js';
+export { CommandHandler } from './command-handler/command-handler.js';
+export { ClientCommandHandler } from './command-handler/client-handler.js';
+export { WorkerCommandHandler } from './command-handler/worker-handler.js';
+export type { WorkerHandlerState } from './command-handler/worker-handler.js';
+export { AdminClientCommandHandler } from './command-handler/admin-handler.js';
+
+/** python-gearman's `gearman.client` module: the client and the names it exports. */
+export * as client from './ns/client.js';
+/** python-gearman's `gearman.worker` module. */
+export * as worker from './ns/worker.js';
+/** python-gearman's `gearman.admin_client` module. */
+export * as adminClient from './ns/admin-client.js';
+/** python-gearman's `gearman.job` module. */
+export * as job from './ns/job.js';
+/** python-gearman's `gearman.errors` module. */
+export * as errors from './errors.js';
+/** The wire protocol: packet table, encoder, decoder, admin text codec. */
+export * as protocol from './ns/protocol.js';

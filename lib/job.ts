@@ -1,0 +1,215 @@
+/**
+ * `GearmanJob` (one job, on either side) and `GearmanJobRequest` (the client's tracker of one
+ * submitted job), as python-gearman's `gearman.job`.
+ *
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { GearmanConnection } from './connection.js';
+import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_UNKNOWN, PRIORITY_NONE, type JobState, type Priority } from './constants.js';
+import type { GearmanError } from './errors.js';
+
+/**
+ * One job: what was submitted (client side) or assigned (worker side).
+ *
+ * @example
+ * ```ts
+ * worker.registerTask('reverse', (worker, job) => job.data.toString().split('').reverse().join(''));
+ * ```
+ */
+export class GearmanJob {
+  /** The connection the job was sent on (client) or assigned on (worker); `null` until sent. */
+  connection: GearmanConnection | null;
+  /** The server's job handle; `null` until JOB_CREATED. */
+  handle: string | null;
+  /** The task (function) name. */
+  task: string;
+  /** The unique id (coalescing key); `null` for a JOB_ASSIGN without one. */
+  unique: string | null;
+  /** Client side: the caller's data, not encoded. Worker side: the decoded data. */
+  data: unknown;
+  /** Worker side: the command handler of the socket the job was assigned on. @internal */
+  handler: unknown = undefined;
+  /** Worker side: WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION was sent. @internal */
+  answered = false;
+
+  /**
+   * @param connection - connection (or `null`)
+   * @param handle - job handle (or `null`)
+   * @param task - task name
+   * @param unique - unique id (or `null`)
+   * @param data - job data
+   */
+  constructor(connection: GearmanConnection | null, handle: string | null, task: string, unique: string | null, data: unknown) {
+    this.connection = connection;
+    this.handle = handle;
+    this.task = task;
+    this.unique = unique;
+    this.data = data;
+  }
+
+  /** @returns `{ task, jobHandle, unique, data }`, as python-gearman's `to_dict()` */
+  toDict(): { task: string; jobHandle: string | null; unique: string | null; data: unknown } {
+    return { task: this.task, jobHandle: this.handle, unique: this.unique, data: this.data };
+  }
+
+  /** @returns a short description for logs */
+  toString(): string {
+    return `<GearmanJob connection=${this.connection?.address ?? null} handle=${this.handle} task=${this.task} unique=${this.unique}>`;
+  }
+}
+
+/** The last status seen for a request: from WORK_STATUS or STATUS_RES. */
+export interface JobStatus {
+  /** Job handle the status is for. */
+  handle?: string;
+  /** Whether the server knows the job (always true for WORK_STATUS). */
+  known?: boolean;
+  /** Whether a worker is running it (always true for WORK_STATUS). */
+  running?: boolean;
+  /** Progress numerator. */
+  numerator?: number;
+  /** Progress denominator. */
+  denominator?: number;
+  /** When it arrived, in seconds since the epoch (a float), as python-gearman. */
+  timeReceived?: number;
+  /** `timeReceived` of the status before the last status query (python-gearman's `last_time_received`). */
+  lastTimeReceived?: number | null;
+}
+
+/** Options of a {@link GearmanJobRequest}. */
+export interface GearmanJobRequestOptions {
+  /** @default PRIORITY_NONE */
+  priority?: Priority;
+  /** @default false */
+  background?: boolean;
+  /** How many times the request may be sent. @default 1 */
+  maxAttempts?: number;
+}
+
+/** Events a {@link GearmanJobRequest} emits, as the updates arrive. */
+export interface GearmanJobRequestEvents {
+  /** JOB_CREATED: the handle is known. */
+  created: [handle: string];
+  /** WORK_DATA, decoded. */
+  data: [data: unknown];
+  /** WORK_WARNING, decoded. */
+  warning: [data: unknown];
+  /** WORK_STATUS or STATUS_RES. */
+  status: [status: JobStatus];
+  /** WORK_EXCEPTION, decoded. */
+  exception: [data: unknown];
+  /** WORK_COMPLETE, decoded. */
+  complete: [result: unknown];
+  /** WORK_FAIL, WORK_EXCEPTION, an ERROR reply to the submission, or a result that failed to decode. */
+  failed: [error: GearmanError | undefined];
+  /** The connection carrying the request was lost. */
+  unknown: [error: GearmanError | undefined];
+}
+
+/**
+ * The client's tracker of one job: its state, result and updates. Also an event emitter of the
+ * updates as they arrive.
+ *
+ * @example
+ * ```ts
+ * const request = new GearmanJobRequest(new GearmanJob(null, null, 'resize', null, imageBytes));
+ * request.on('status', (s) => console.log(`${s.numerator}/${s.denominator}`));
+ * await client.submitMultipleRequests([request]);
+ * console.log(request.state, request.result);
+ * ```
+ */
+export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
+  /** The job. */
+  job: GearmanJob;
+  /** PRIORITY_NONE, PRIORITY_LOW or PRIORITY_HIGH. */
+  priority: Priority;
+  /** Background (detached) job? */
+  background: boolean;
+  /** How many times the request has been sent. */
+  connectionAttempts = 0;
+  /** How many times it may be sent (the client sets `maxRetries + 1`). */
+  maxConnectionAttempts: number;
+  /** Decoded WORK_COMPLETE data. */
+  result: unknown = null;
+  /** Decoded WORK_EXCEPTION data (the last one). */
+  exception: unknown = null;
+  /** Decoded WORK_DATA payloads, in arrival order. */
+  dataUpdates: unknown[] = [];
+  /** Decoded WORK_WARNING payloads, in arrival order. */
+  warningUpdates: unknown[] = [];
+  /** The last WORK_STATUS or STATUS_RES. */
+  status: JobStatus = {};
+  /** JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_COMPLETE or JOB_FAILED. */
+  state: JobState = JOB_UNKNOWN;
+  /** True when the last wait on this request ended before the request reached what it waited for. */
+  timedOut = false;
+  /**
+   * Why the request failed or was lost, when there is an error to show: a `ServerError` for an
+   * ERROR reply to the submission, the decode error of a result the encoder could not decode, or
+   * the error that closed its connection.
+   */
+  error: GearmanError | undefined = undefined;
+
+  /** Poll loops waiting on this request. @internal */
+  waiters: unknown = undefined;
+  /** This request's private connection rotation (multi-server clients). @internal */
+  rotation: GearmanConnection[] | undefined = undefined;
+  /** Status query under way (GET_STATUS sent, STATUS_RES not yet in). @internal */
+  statusPending = false;
+
+  /**
+   * @param job - the job to submit
+   * @param options - priority, background, and how many attempts are allowed
+   */
+  constructor(job: GearmanJob, options: GearmanJobRequestOptions = {}) {
+    super();
+    this.job = job;
+    this.priority = options.priority ?? PRIORITY_NONE;
+    this.background = options.background ?? false;
+    this.maxConnectionAttempts = options.maxAttempts ?? 1;
+  }
+
+  /** Alias of {@link job}, python-gearman's `gearman_job`. */
+  get gearmanJob(): GearmanJob {
+    return this.job;
+  }
+
+  set gearmanJob(job: GearmanJob) {
+    this.job = job;
+  }
+
+  /**
+   * Background and accepted (`JOB_CREATED`), or foreground and finished (`JOB_COMPLETE` or
+   * `JOB_FAILED`), as python-gearman. A background request the server refused (an ERROR reply,
+   * `JOB_FAILED` with {@link error} set) is complete too: nothing more will happen to it.
+   */
+  get complete(): boolean {
+    const state = this.state;
+    return this.background ? state === JOB_CREATED || state === JOB_FAILED : state === JOB_COMPLETE || state === JOB_FAILED;
+  }
+
+  /**
+   * Clears what the request learned: result, exception, updates, status, error, state
+   * (`JOB_UNKNOWN`), `timedOut`, and the job's handle and connection (python-gearman's `reset()`
+   * left those on the job; here they are cleared, so a reset request is sent as new). Attempts,
+   * priority and background are kept.
+   */
+  reset(): void {
+    this.result = null;
+    this.exception = null;
+    this.dataUpdates = [];
+    this.warningUpdates = [];
+    this.status = {};
+    this.state = JOB_UNKNOWN;
+    this.timedOut = false;
+    this.error = undefined;
+    this.job.handle = null;
+    this.job.connection = null;
+  }
+
+  /** @returns a short description for logs */
+  override toString(): string {
+    return `<GearmanJobRequest task=${this.job.task} unique=${this.job.unique} priority=${this.priority} background=${this.background} state=${this.state} timedOut=${this.timedOut}>`;
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The `adminClient` namespace, as python-gearman's `gearman.admin_client` module.
+ * @module
+ */
+export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from '../admin-client.js';
+export { AdminClientCommandHandler } from '../command-handler/admin-handler.js';
