@@ -15,7 +15,7 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { GearmanConnection, type ConnectionEvents } from './connection.js';
+import { GearmanConnection, type ConnectionEvents, type GearmanConnectionOptions } from './connection.js';
 import type { CommandHandler } from './command-handler/command-handler.js';
 import { NoopEncoder, checkEncoder, type DataEncoderLike } from './encoders.js';
 import { ConnectionError, GearmanError, ServerUnavailable, type ServerError } from './errors.js';
@@ -43,6 +43,8 @@ export interface ConnectionManagerOptions {
   maxPacketSize?: number;
   /** Where diagnostics go. @default util.debuglog('gearman'): shown with NODE_DEBUG=gearman */
   logger?: Logger;
+  /** Socket factory for test doubles (see GearmanConnectionOptions). @internal */
+  createSocket?: GearmanConnectionOptions['createSocket'];
 }
 
 /** What one {@link ConnectionManager.pollConnectionsOnce} saw. */
@@ -131,7 +133,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   logger: Logger;
 
   /** @internal */
-  protected readonly connectionOptions: { connectTimeoutMs: number; keepAlive: boolean; maxPacketSize: number; allowText: boolean };
+  protected readonly connectionOptions: GearmanConnectionOptions;
   private readonly loops = new Set<PollLoop>();
   /** Loops that wake on any activity of their connections (not watch-based). */
   private readonly anyLoops = new Set<PollLoop>();
@@ -156,6 +158,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       keepAlive: opts.keepAlive ?? true,
       maxPacketSize: positive(opts.maxPacketSize, 256 * 1024 * 1024, 'maxPacketSize'),
       allowText,
+      ...(opts.createSocket === undefined ? {} : { createSocket: opts.createSocket }),
     };
     this.logger = opts.logger ?? defaultLogger();
     if (opts.dataEncoder !== undefined) this.dataEncoder = checkEncoder(opts.dataEncoder, this.constructor.name);

@@ -35,6 +35,12 @@ export interface GearmanConnectionOptions {
   maxPacketSize?: number;
   /** Accept admin text lines (admin client connections). @default false */
   allowText?: boolean;
+  /**
+   * Creates the socket instead of `net.connect`/`tls.connect` (test doubles). It must call
+   * `onConnect` once connected, or emit `'error'`/`'close'`.
+   * @internal
+   */
+  createSocket?: (host: string, port: number, tlsOptions: tls.ConnectionOptions | undefined, onConnect: () => void) => net.Socket;
 }
 
 interface FlushQueue {
@@ -89,6 +95,7 @@ export class GearmanConnection implements PacketSink {
   lastError: GearmanError | undefined;
 
   private readonly connectTimeoutMs: number;
+  private readonly createSocket: GearmanConnectionOptions['createSocket'];
   private readonly keepAlive: boolean;
   private readonly writer = new PacketWriter();
   private readonly decoder: PacketDecoder;
@@ -112,6 +119,7 @@ export class GearmanConnection implements PacketSink {
     this.tls = tlsOptions;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.keepAlive = options.keepAlive ?? true;
+    this.createSocket = options.createSocket;
     this.decoder = new PacketDecoder(this, {
       magic: MAGIC_RES,
       maxPacketSize: options.maxPacketSize ?? 256 * 1024 * 1024,
@@ -201,7 +209,9 @@ export class GearmanConnection implements PacketSink {
         fail(new ConnectionError(`${this.address}: connect failed: ${err.message}`, { cause: err }));
       };
       try {
-        if (this.tls !== undefined) {
+        if (this.createSocket !== undefined) {
+          socket = this.createSocket(this.host, this.port, this.tls, onConnected);
+        } else if (this.tls !== undefined) {
           const servername = this.tls.servername ?? (net.isIP(this.host) === 0 ? this.host : undefined);
           socket = tls.connect({ ...this.tls, host: this.host, port: this.port, ...(servername === undefined ? {} : { servername }) }, onConnected);
         } else {
