@@ -10,7 +10,7 @@ if (!example) {
   process.exit(2);
 }
 const server = process.env.GEARMAN_SERVERS ? undefined : await startGearmand();
-if (server) console.log(`(started gearmand ${server.version} on ${server.host})`);
+if (server) console.error(`(started gearmand ${server.version} on ${server.host})`);
 const env = { ...process.env, GEARMAN_SERVERS: process.env.GEARMAN_SERVERS ?? server.host };
 const child = spawn(process.execPath, [example, ...process.argv.slice(3)], { stdio: 'inherit', env });
 const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));

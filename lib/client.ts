@@ -232,6 +232,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
     const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
+    if (!unique) (request as PreparedRequest).generatedUnique = true;
     this.prepare(request);
     return request;
   }
@@ -246,7 +247,10 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
       throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
     }
     if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
-    if (request.job.unique === null || request.job.unique === '') request.job.unique = this.generateUnique();
+    if (request.job.unique === null || request.job.unique === '') {
+      request.job.unique = this.generateUnique();
+      r.generatedUnique = true;
+    }
     validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
     r.encodedData = encoded;
     r.encodedFrom = request.job.data;
@@ -330,6 +334,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   private sendOn(connection: GearmanConnection, request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) return; // another wait sent it while this one connected
+    if (request.connectionAttempts > 0 && (request as PreparedRequest).generatedUnique) {
+      // A re-send gets a fresh unique: gearmand 1.1.20 attaches a submission to a queued job with
+      // the same unique even when that job's client is gone, and then never runs it (the worker
+      // gets NO_JOB), so re-sending with the old unique could wait forever.
+      request.job.unique = this.generateUnique();
+    }
     request.job.connection = connection;
     request.connectionAttempts++;
     request.timedOut = false;
@@ -546,7 +556,8 @@ function submitOptions(options: SubmitOptions | undefined): { background: boolea
 /** Attaches the call's requests to a ServerUnavailable (so the recovery recipe has them). */
 function withRequests(err: unknown, requests: GearmanJobRequest[], cause?: unknown): unknown {
   if (err instanceof ServerUnavailable) {
-    err.requests ??= requests;
+    // Not enumerable: requests reference connections, which would flood a logged error.
+    if (err.requests === undefined) Object.defineProperty(err, 'requests', { value: requests, enumerable: false, writable: true, configurable: true });
     if (cause !== undefined && err.cause === undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
   }
   return err;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GearmanJobRequest } from './job.js';
 
 /** Options accepted by every error constructor. */
 export interface GearmanErrorOptions {
@@ -60,7 +61,7 @@ export class ServerUnavailable extends GearmanError {
    * The requests of the call that failed, when the call was a client submission or wait. They are
    * left in `JOB_UNKNOWN` (or whatever state they reached), ready for `submitMultipleRequests`.
    */
-  requests?: unknown[];
+  requests?: GearmanJobRequest[];
 }
 
 /**

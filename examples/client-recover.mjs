@@ -1,0 +1,47 @@
+// "Recovering from failed connections" (python-gearman client docs, submit_multiple_requests).
+// A pass-through proxy stands in for the Gearman server so the script can make it fail.
+import net from 'node:net';
+import { GearmanClient, GearmanWorker, ServerUnavailable, client } from 'gearman-ts';
+import { checkRequestStatus, servers } from './check-request-status.mjs';
+
+const [host, port] = servers[0].split(':');
+const pipes = new Set();
+const proxy = net.createServer((down) => {
+  const up = net.connect(Number(port ?? 4730), host);
+  down.pipe(up).pipe(down);
+  for (const s of [down, up]) pipes.add(s).add(s.on('error', () => {}).on('close', () => pipes.delete(s)));
+});
+await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+const failServer = () => pipes.forEach((s) => s.destroy());
+
+let first = true;
+const failOnce = () => first && ((first = false), failServer()); // the first job "brings the server down"
+const worker = new GearmanWorker(servers);
+worker.registerTask('task_name', (w, job) => (failOnce(), `${job.data} done`));
+worker.registerTask('other_task', (w, job) => (failOnce(), new Promise((r) => setTimeout(r, 2000, `${job.data} done`))));
+const working = worker.work();
+
+const gmClient = new GearmanClient([`127.0.0.1:${proxy.address().port}`]);
+const listOfJobs = [{ task: 'task_name', data: 'task binary string' }, { task: 'other_task', data: 'other binary string' }];
+let failedRequests;
+try {
+  failedRequests = await gmClient.submitMultipleJobs(listOfJobs, { background: false, maxRetries: 1 });
+} catch (err) {
+  if (!(err instanceof ServerUnavailable)) throw err;
+  failedRequests = err.requests; // the server failed: every request is back to JOB_UNKNOWN
+}
+console.assert(failedRequests.every((r) => r.state === client.JOB_UNKNOWN), "All connections didn't fail!");
+
+// Re-send them; other_task takes 2 s, so it times out after 1 s.
+const retriedConnectionFailedRequests = await gmClient.submitMultipleRequests(failedRequests, { waitUntilComplete: true, pollTimeout: 1.0 });
+const timedOutRequests = retriedConnectionFailedRequests.filter((jobRequest) => jobRequest.timedOut);
+retriedConnectionFailedRequests.forEach(checkRequestStatus);
+
+// For the timed-out requests, wait a little longer until they are complete.
+const retriedTimedOutRequests = await gmClient.submitMultipleRequests(timedOutRequests, { waitUntilComplete: true, pollTimeout: 4.0 });
+retriedTimedOutRequests.forEach(checkRequestStatus);
+
+gmClient.shutdown();
+worker.shutdown();
+proxy.close();
+await working;
