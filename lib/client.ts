@@ -7,10 +7,10 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
+import { ConnectionManager, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
 import { ClientCommandHandler, submitCommand, type PreparedRequest } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest } from './job.js';
+import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
 import { ExceededConnectionAttempts, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
 import { validatePacket } from './protocol/encoder.js';
@@ -154,11 +154,14 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * const bg = await client.submitJob('task_name', 'data', { priority: PRIORITY_HIGH, background: true });
    * ```
    */
-  async submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
-    const opts = submitOptions(options);
-    const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
-    await this.submitPrepared([request], opts.waitUntilComplete, opts.pollTimeout);
-    return request;
+  submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
+    try {
+      const opts = submitOptions(options);
+      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
+      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -178,17 +181,20 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * await client.waitUntilJobsCompleted(requests, { pollTimeout: 5 });
    * ```
    */
-  async submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
-    const opts = submitOptions(options);
-    if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
-    const requests: GearmanJobRequest[] = new Array(jobs.length);
-    for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i];
-      if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
-      requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+  submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
+    try {
+      const opts = submitOptions(options);
+      if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
+      const requests: GearmanJobRequest[] = new Array(jobs.length);
+      for (let i = 0; i < jobs.length; i++) {
+        const job = jobs[i];
+        if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+      }
+      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    await this.submitPrepared(requests, opts.waitUntilComplete, opts.pollTimeout);
-    return requests;
   }
 
   /**
@@ -206,21 +212,23 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * const timedOut = retried.filter((r) => r.timedOut);
    * ```
    */
-  async submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
-    checkRequests(requests, 'submitMultipleRequests');
-    const pollTimeout = checkTimeout(options?.pollTimeout);
-    for (const request of requests) this.prepare(request);
-    await this.submitPrepared(requests, options?.waitUntilComplete ?? true, pollTimeout);
-    return requests;
+  submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
+    try {
+      checkRequests(requests, 'submitMultipleRequests');
+      const pollTimeout = checkTimeout(options?.pollTimeout);
+      for (const request of requests) this.prepare(request);
+      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  private async submitPrepared(requests: GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<void> {
-    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
-    await this.acceptRequests(requests, pollTimeout);
-    if (!waitUntilComplete) return;
-    const remaining = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
-    if (remaining === 0) return;
-    await this.completeRequests(requests, remaining);
+  /** Runs the accept phase, then (if asked) the completion phase, on one wait object. */
+  private submit(requests: GearmanJobRequest | GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<unknown> {
+    const wait = new ClientWait(this, requests, waitUntilComplete, pollTimeout);
+    const promise = wait.promise();
+    wait.sendAndAccept();
+    return promise;
   }
 
   /**
@@ -346,9 +354,33 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     (connection.handler as ClientCommandHandler).sendJobRequest(request as PreparedRequest);
   }
 
-  /** Sends every `JOB_UNKNOWN` request; connects only when the fast path has no live connection. */
-  private async sendUnknown(requests: GearmanJobRequest[]): Promise<void> {
+  /**
+   * Sends every `JOB_UNKNOWN` request. Returns undefined when all went out on live connections, or
+   * a promise when some needed a connect first.
+   * @internal
+   */
+  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[]): Promise<void> | undefined {
+    if (!Array.isArray(requests)) {
+      if (requests.state !== JOB_UNKNOWN) return undefined;
+      this.checkAttempts(requests);
+      const connection = this.connectedFor(requests);
+      if (connection === undefined) return this.sendUnknownFrom([requests], 0);
+      this.sendOn(connection, requests);
+      return undefined;
+    }
     for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      if (request.state !== JOB_UNKNOWN) continue;
+      this.checkAttempts(request);
+      const connection = this.connectedFor(request);
+      if (connection === undefined) return this.sendUnknownFrom(requests, i);
+      this.sendOn(connection, request);
+    }
+    return undefined;
+  }
+
+  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number): Promise<void> {
+    for (let i = from; i < requests.length; i++) {
       const request = requests[i]!;
       if (request.state !== JOB_UNKNOWN) continue;
       this.checkAttempts(request);
@@ -370,54 +402,14 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @returns the same array
    * @throws {@link ServerUnavailable}, {@link ExceededConnectionAttempts} (rejects)
    */
-  async waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
-    checkRequests(requests, 'waitUntilJobsAccepted');
-    const pollTimeout = checkTimeout(options?.pollTimeout);
-    for (const request of requests) this.prepare(request);
-    await this.acceptRequests(requests, pollTimeout);
-    return requests;
-  }
-
-  private async acceptRequests(requests: GearmanJobRequest[], pollTimeout: number | null): Promise<void> {
-    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
+  waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
-      for (;;) {
-        await this.sendUnknown(requests);
-        const remaining = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
-        let resend = false;
-        let cursor = 0;
-        let epoch = this.lossEpoch;
-        await this.pollConnectionsUntilStopped(
-          this.connectionList,
-          () => {
-            if (epoch !== this.lossEpoch) {
-              epoch = this.lossEpoch;
-              cursor = 0;
-            }
-            // Requests settle roughly in order; the cursor makes a wait O(requests) in all.
-            for (let i = cursor; i < requests.length; i++) {
-              const state = requests[i]!.state;
-              if (state === JOB_UNKNOWN) {
-                resend = true;
-                return false;
-              }
-              if (state === JOB_PENDING) {
-                cursor = i;
-                return true;
-              }
-            }
-            cursor = requests.length;
-            return false;
-          },
-          remaining,
-          { watch: requests },
-        );
-        if (!resend) break;
-      }
+      checkRequests(requests, 'waitUntilJobsAccepted');
+      const pollTimeout = checkTimeout(options?.pollTimeout);
+      for (const request of requests) this.prepare(request);
+      return this.submit(requests, false, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
-      throw withRequests(err, requests);
-    } finally {
-      for (const request of requests) request.timedOut = request.state === JOB_PENDING;
+      return Promise.reject(err);
     }
   }
 
@@ -431,46 +423,15 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @throws {@link ServerUnavailable} (rejects) if requests were lost and no connection is left;
    * `error.requests` holds them, `JOB_UNKNOWN`, ready for {@link submitMultipleRequests}
    */
-  async waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
-    checkRequests(requests, 'waitUntilJobsCompleted');
-    await this.completeRequests(requests, checkTimeout(options?.pollTimeout));
-    return requests;
-  }
-
-  private async completeRequests(requests: GearmanJobRequest[], pollTimeout: number | null): Promise<void> {
-    let cursor = 0;
-    let epoch = this.lossEpoch;
+  waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
-      await this.pollConnectionsUntilStopped(
-        this.connectionList,
-        () => {
-          if (epoch !== this.lossEpoch) {
-            epoch = this.lossEpoch;
-            cursor = 0;
-          }
-          for (let i = cursor; i < requests.length; i++) {
-            const request = requests[i]!;
-            if (!request.complete && request.state !== JOB_UNKNOWN) {
-              cursor = i;
-              return true;
-            }
-          }
-          cursor = requests.length;
-          return false;
-        },
-        pollTimeout,
-        { watch: requests },
-      );
-      if (requests.some((r) => r.state === JOB_UNKNOWN) && !this.connectionList.some((c) => c.alive)) {
-        throw this.unavailable(this.connectionList, 'connection lost and no server left');
-      }
+      checkRequests(requests, 'waitUntilJobsCompleted');
+      const wait = new ClientWait(this, requests, true, checkTimeout(options?.pollTimeout));
+      const promise = wait.promise();
+      wait.waitForCompletion();
+      return promise as Promise<GearmanJobRequest[]>;
     } catch (err) {
-      throw withRequests(err, requests);
-    } finally {
-      for (const request of requests) {
-        request.timedOut = !request.complete;
-        if (request.complete) request.rotation = undefined;
-      }
+      return Promise.reject(err);
     }
   }
 
@@ -485,9 +446,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @returns the request, its `status` replaced; `timedOut` if no new status arrived
    * @throws {@link InvalidClientState} (rejects) if the request has no handle
    */
-  async getJobStatus(request: GearmanJobRequest, options: WaitOptions = {}): Promise<GearmanJobRequest> {
-    await this.getJobStatuses([request], options);
-    return request;
+  getJobStatus(request: GearmanJobRequest, options: WaitOptions = {}): Promise<GearmanJobRequest> {
+    return this.statuses([request], options).then(() => request);
   }
 
   /**
@@ -495,7 +455,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    *
    * @returns the same array
    */
-  async getJobStatuses(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  getJobStatuses(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+    return this.statuses(requests, options);
+  }
+
+  private async statuses(requests: GearmanJobRequest[], options: WaitOptions): Promise<GearmanJobRequest[]> {
     checkRequests(requests, 'getJobStatuses');
     const pollTimeout = checkTimeout(options?.pollTimeout);
     for (const request of requests) {
@@ -503,7 +467,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
         throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
       }
     }
-    const before = requests.map((request) => request.status);
+    const wait = new StatusWait(this, requests, false, pollTimeout);
+    wait.before = requests.map((request) => request.status);
     for (const request of requests) {
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
@@ -516,21 +481,196 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
       (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request);
     }
-    try {
-      await this.pollConnectionsUntilStopped(
-        this.connectionList,
-        () => requests.some((request) => request.statusPending),
-        pollTimeout,
-        { watch: requests },
-      );
-    } catch (err) {
-      throw withRequests(err, requests);
-    } finally {
-      requests.forEach((request, i) => {
-        request.timedOut = request.status === before[i];
-      });
-    }
+    const promise = wait.promise();
+    wait.waitForStatus();
+    await promise;
     return requests;
+  }
+}
+
+const ACCEPT = 0;
+const COMPLETE = 1;
+const STATUS = 2;
+const PHASE = 3;
+const RESEND = 4;
+const COMPLETE_AFTER = 8;
+
+/**
+ * One client call waiting on its requests: the accept phase (send what is `JOB_UNKNOWN`, wait
+ * while any is `JOB_PENDING`, re-send what a lost connection returned to `JOB_UNKNOWN`), then
+ * the completion phase, or a status query. One object per call, woken only by its own requests,
+ * and kept small: a client may have a hundred thousand calls in flight.
+ * @internal
+ */
+class ClientWait extends PollLoop {
+  /** Phase (ACCEPT, COMPLETE, STATUS) and the RESEND and COMPLETE_AFTER flags. */
+  flags: number;
+  /** Requests before it are known to be done with the current phase. */
+  cursor = 0;
+  /** The client's lossEpoch when the cursor was last valid. */
+  epoch = 0;
+  /** ms since the epoch, or -1 for no limit. */
+  readonly deadline: number;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+
+  /**
+   * @param requests - one request (the call resolves with it) or an array (resolves with the array)
+   */
+  constructor(
+    readonly client: GearmanClient,
+    readonly requests: GearmanJobRequest | GearmanJobRequest[],
+    completeAfter: boolean,
+    pollTimeout: number | null,
+  ) {
+    super();
+    this.any = false;
+    this.watched = requests as unknown as Waitable | Waitable[];
+    this.flags = completeAfter ? COMPLETE_AFTER : 0;
+    this.deadline = pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+  }
+
+  /** The promise of the call; take it once, before starting. */
+  promise(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  private list(): GearmanJobRequest[] {
+    const r = this.requests;
+    return Array.isArray(r) ? r : [r];
+  }
+
+  private remaining(): number | null {
+    return this.deadline < 0 ? null : Math.max(0, (this.deadline - Date.now()) / 1000);
+  }
+
+  /** Sends the `JOB_UNKNOWN` requests, then waits for them to be accepted. */
+  sendAndAccept(): void {
+    this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
+    let sending: Promise<void> | undefined;
+    try {
+      sending = this.client.sendUnknown(this.requests);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (sending === undefined) this.run();
+    else sending.then(() => this.run(), (err: unknown) => this.fail(err));
+  }
+
+  waitForCompletion(): void {
+    this.flags = (this.flags & ~PHASE) | COMPLETE;
+    this.run();
+  }
+
+  waitForStatus(): void {
+    this.flags = (this.flags & ~PHASE) | STATUS;
+    this.run();
+  }
+
+  private run(): void {
+    this.cursor = 0;
+    this.epoch = this.client.lossEpoch;
+    this.client.runLoop(this, this.remaining());
+  }
+
+  check(): boolean {
+    const list = this.requests;
+    const many = Array.isArray(list);
+    const n = many ? list.length : 1;
+    if (this.epoch !== this.client.lossEpoch) {
+      // A connection lost requests: what was done may be JOB_UNKNOWN now.
+      this.epoch = this.client.lossEpoch;
+      this.cursor = 0;
+    }
+    const phase = this.flags & PHASE;
+    // Requests settle roughly in order, so the cursor makes a whole wait O(requests).
+    if (phase === ACCEPT) {
+      for (let i = this.cursor; i < n; i++) {
+        const state = (many ? list[i]! : list).state;
+        if (state === JOB_UNKNOWN) {
+          this.flags |= RESEND;
+          return false;
+        }
+        if (state === JOB_PENDING) {
+          this.cursor = i;
+          return true;
+        }
+      }
+    } else if (phase === COMPLETE) {
+      for (let i = this.cursor; i < n; i++) {
+        const request = many ? list[i]! : list;
+        if (!request.complete && request.state !== JOB_UNKNOWN) {
+          this.cursor = i;
+          return true;
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) if ((many ? list[i]! : list).statusPending) return true;
+      return false;
+    }
+    this.cursor = n;
+    return false;
+  }
+
+  finish(): void {
+    const list = this.requests;
+    const many = Array.isArray(list);
+    const n = many ? list.length : 1;
+    const phase = this.flags & PHASE;
+    if (phase === ACCEPT) {
+      if (this.flags & RESEND) {
+        this.sendAndAccept();
+        return;
+      }
+      for (let i = 0; i < n; i++) {
+        const request = many ? list[i]! : list;
+        request.timedOut = request.state === JOB_PENDING;
+      }
+      if (this.flags & COMPLETE_AFTER && this.remaining() !== 0) {
+        this.waitForCompletion();
+        return;
+      }
+    } else if (phase === COMPLETE) {
+      let lost = false;
+      for (let i = 0; i < n; i++) {
+        const request = many ? list[i]! : list;
+        request.timedOut = !request.complete;
+        if (request.complete) request.rotation = undefined;
+        else if (request.state === JOB_UNKNOWN) lost = true;
+      }
+      if (lost && !this.client.connectionList.some((c) => c.alive)) {
+        this.reject(withRequests(this.client.unavailable(this.client.connectionList, 'connection lost and no server left'), this.list()));
+        return;
+      }
+    } else {
+      this.markStatusTimeouts();
+    }
+    this.resolve(list);
+  }
+
+  /** Status phase: timedOut where no new status arrived (see StatusWait). */
+  protected markStatusTimeouts(): void {}
+
+  fail(error: unknown): void {
+    const phase = this.flags & PHASE;
+    const requests = this.list();
+    if (phase === STATUS) this.markStatusTimeouts();
+    else for (const request of requests) request.timedOut = phase === ACCEPT ? request.state === JOB_PENDING : !request.complete;
+    this.reject(withRequests(error, requests));
+  }
+}
+
+/** A status query: remembers each request's status object to tell whether a new one came. */
+class StatusWait extends ClientWait {
+  before: JobStatus[] = [];
+
+  protected override markStatusTimeouts(): void {
+    const list = this.requests as GearmanJobRequest[];
+    for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
   }
 }
 

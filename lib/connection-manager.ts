@@ -71,31 +71,113 @@ export interface PollOptions {
 }
 
 /** An object poll loops can wait on: the manager keeps its waiting loops in `waiters`. @internal */
-interface Waitable {
+export interface Waitable {
   waiters: unknown;
 }
 
-/** One running `pollConnectionsUntilStopped`. @internal */
-class PollLoop {
-  dirty = false;
-  done = false;
-  timer: NodeJS.Timeout | undefined = undefined;
-  resolve!: (timedOut: boolean) => void;
-  reject!: (error: unknown) => void;
-  readable: Set<GearmanConnection> | undefined = undefined;
-  errored: Set<GearmanConnection> | undefined = undefined;
-  watched: Waitable[] | undefined = undefined;
-  /** Wakes on any activity of its connections (not only on `wake()`). */
-  any = true;
+function isWaitableList(watched: Waitable | readonly Waitable[]): watched is readonly Waitable[] {
+  return Array.isArray(watched);
+}
 
-  constructor(
-    /** `null`: every connection of the manager, including ones added later. */
-    readonly connections: ReadonlySet<GearmanConnection> | null,
-    readonly callback: (anyActivity: boolean) => boolean,
-  ) {}
+function onLoopTimeout(manager: ConnectionManager, loop: PollLoop): void {
+  manager.onLoopTimeout(loop);
+}
+
+/**
+ * One running wait of the poll loop. The manager calls `check` before any I/O and once per
+ * iteration, then exactly one of `finish` (timed out or stopped) or `fail`. Subclasses hold the
+ * wait's state in fields, so a wait costs one object and no closures.
+ * @internal
+ */
+export abstract class PollLoop {
+  /** Bit flags: DIRTY, DONE, ANY (one field: thousands of loops may wait at once). */
+  loopFlags = LOOP_DONE | LOOP_ANY;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** The polled connections; `null`: every connection of the manager, including later ones. */
+  connections: ReadonlySet<GearmanConnection> | null = null;
+  /** What it watches (see {@link PollOptions.watch}): one target or a list. */
+  watched: Waitable | readonly Waitable[] | undefined = undefined;
+
+  /** Marked for an iteration in this turn. */
+  get dirty(): boolean {
+    return (this.loopFlags & LOOP_DIRTY) !== 0;
+  }
+
+  set dirty(on: boolean) {
+    this.loopFlags = on ? this.loopFlags | LOOP_DIRTY : this.loopFlags & ~LOOP_DIRTY;
+  }
+
+  /** Not running (never started, or ended). */
+  get done(): boolean {
+    return (this.loopFlags & LOOP_DONE) !== 0;
+  }
+
+  set done(on: boolean) {
+    this.loopFlags = on ? this.loopFlags | LOOP_DONE : this.loopFlags & ~LOOP_DONE;
+  }
+
+  /** Wakes on any activity of its connections, not only on `wake()` of what it watches. */
+  get any(): boolean {
+    return (this.loopFlags & LOOP_ANY) !== 0;
+  }
+
+  set any(on: boolean) {
+    this.loopFlags = on ? this.loopFlags | LOOP_ANY : this.loopFlags & ~LOOP_ANY;
+  }
+
+  /** Returns true to keep waiting. */
+  abstract check(anyActivity: boolean): boolean;
+  /** The wait ended: `timedOut` true when its time ran out, false when `check` stopped it. */
+  abstract finish(timedOut: boolean): void;
+  /** The wait failed (ServerUnavailable, shutdown, or what `check` threw). */
+  abstract fail(error: unknown): void;
+
+  /** A polled connection was readable (`errored` false) or failed (true) in this turn. */
+  noteActivity(connection: GearmanConnection, errored: boolean): void {
+    void connection;
+    void errored;
+  }
 
   polls(connection: GearmanConnection): boolean {
     return this.connections === null || this.connections.has(connection);
+  }
+}
+
+const LOOP_DIRTY = 1;
+const LOOP_DONE = 2;
+const LOOP_ANY = 4;
+
+/** A wait driven by a python-gearman style callback, settling a promise. */
+class CallbackLoop extends PollLoop {
+  resolve!: (timedOut: boolean) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<boolean>;
+  /** Filled only for pollConnectionsOnce. */
+  readable: Set<GearmanConnection> | undefined = undefined;
+  errored: Set<GearmanConnection> | undefined = undefined;
+
+  constructor(readonly callback: (anyActivity: boolean) => boolean) {
+    super();
+    this.promise = new Promise<boolean>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  check(anyActivity: boolean): boolean {
+    return this.callback(anyActivity);
+  }
+
+  finish(timedOut: boolean): void {
+    this.resolve(timedOut);
+  }
+
+  fail(error: unknown): void {
+    this.reject(error);
+  }
+
+  override noteActivity(connection: GearmanConnection, errored: boolean): void {
+    (errored ? this.errored : this.readable)?.add(connection);
   }
 }
 
@@ -249,23 +331,14 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (timeout !== null && timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
       return Promise.reject(new TypeError(`pollTimeout must be a number of seconds, null or undefined; got ${String(timeout)}`));
     }
-    const set = connections === this.connectionList ? null : new Set(connections);
-    const loop = new PollLoop(set, callback);
-    const promise = new Promise<boolean>((resolve, reject) => {
-      loop.resolve = resolve;
-      loop.reject = reject;
-    });
+    const loop = new CallbackLoop(callback);
+    loop.connections = connections === this.connectionList ? null : new Set(connections);
     if (options?.watch !== undefined) {
-      const watched: Waitable[] = [];
-      for (const target of options.watch) {
-        watched.push(target as Waitable);
-        addWaiter(target as Waitable, loop);
-      }
-      loop.watched = watched;
+      loop.watched = [...options.watch] as Waitable[];
       loop.any = options.wakeOnActivity === true;
     }
-    this.startLoop(loop, timeout);
-    return promise;
+    this.runLoop(loop, timeout);
+    return loop.promise;
   }
 
   /**
@@ -277,62 +350,72 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @throws {@link ServerUnavailable} (rejects) when none of `connections` is alive
    */
   async pollConnectionsOnce(connections: Iterable<GearmanConnection>, timeout?: number | null): Promise<PollResult> {
-    const readable = new Set<GearmanConnection>();
-    const errored = new Set<GearmanConnection>();
     const set = new Set(connections);
     const writable = new Set<GearmanConnection>([...set].filter((c) => c.writable()));
     let first = true;
-    const loop = new PollLoop(set, (any) => {
+    const loop = new CallbackLoop((any) => {
       if (first) {
         first = false;
         return true;
       }
       return !any;
     });
-    loop.readable = readable;
-    loop.errored = errored;
-    const promise = new Promise<boolean>((resolve, reject) => {
-      loop.resolve = resolve;
-      loop.reject = reject;
-    });
-    this.startLoop(loop, timeout);
-    await promise;
+    loop.connections = set;
+    const readable = (loop.readable = new Set<GearmanConnection>());
+    const errored = (loop.errored = new Set<GearmanConnection>());
+    this.runLoop(loop, timeout);
+    await loop.promise;
     return { readable, writable, errored };
   }
 
-  private startLoop(loop: PollLoop, timeout: number | null | undefined): void {
+  /**
+   * Starts `loop`: registers what it watches, runs `check(false)` before any I/O, and then one
+   * iteration per turn with activity, until it stops, times out or fails. A loop object may be run
+   * again after it ended.
+   * @internal
+   */
+  runLoop(loop: PollLoop, timeout: number | null | undefined): void {
+    loop.done = false;
+    loop.dirty = false;
+    const watched = loop.watched;
+    if (watched !== undefined) {
+      if (isWaitableList(watched)) for (let i = 0; i < watched.length; i++) addWaiter(watched[i]!, loop);
+      else addWaiter(watched, loop);
+    }
     let keepGoing: boolean;
     try {
-      keepGoing = loop.callback(false);
+      keepGoing = loop.check(false);
     } catch (err) {
       this.endLoop(loop);
-      loop.reject(err);
+      loop.fail(err);
       return;
     }
     if (!keepGoing) {
       this.endLoop(loop);
-      loop.resolve(false);
+      loop.finish(false);
       return;
     }
     if (!this.anyAlive(loop)) {
       this.endLoop(loop);
-      loop.reject(this.unavailable(loop.connections ?? this.connectionList));
+      loop.fail(this.unavailable(loop.connections ?? this.connectionList));
       return;
     }
     if (timeout !== null && timeout !== undefined && !(timeout > 0)) {
       this.endLoop(loop);
-      loop.resolve(true);
+      loop.finish(true);
       return;
     }
     this.loops.add(loop);
     if (loop.any) this.anyLoops.add(loop);
     if (this.loops.size === 1) this.updateRef();
-    if (timeout !== null && timeout !== undefined && timeout !== Infinity) {
-      loop.timer = setTimeout(() => this.onLoopTimeout(loop), Math.max(1, Math.round(timeout * 1000)));
+    // Beyond setTimeout's range (about 24.8 days) there is no practical limit.
+    if (timeout !== null && timeout !== undefined && timeout * 1000 <= 2_147_483_647) {
+      loop.timer = setTimeout(onLoopTimeout, Math.max(1, Math.round(timeout * 1000)), this, loop);
     }
   }
 
-  private onLoopTimeout(loop: PollLoop): void {
+  /** @internal */
+  onLoopTimeout(loop: PollLoop): void {
     loop.timer = undefined;
     if (loop.done) return;
     // As python-gearman: the poll that ran out of time still ends in one more callback
@@ -340,25 +423,25 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     this.iterate(loop, loop.dirty);
     if (loop.done) return;
     this.endLoop(loop);
-    loop.resolve(true);
+    loop.finish(true);
   }
 
   private iterate(loop: PollLoop, anyActivity: boolean): void {
     loop.dirty = false;
     let keepGoing: boolean;
     try {
-      keepGoing = loop.callback(anyActivity);
+      keepGoing = loop.check(anyActivity);
     } catch (err) {
       this.endLoop(loop);
-      loop.reject(err);
+      loop.fail(err);
       return;
     }
     if (!keepGoing) {
       this.endLoop(loop);
-      loop.resolve(false);
+      loop.finish(false);
     } else if (!this.anyAlive(loop)) {
       this.endLoop(loop);
-      loop.reject(this.unavailable(loop.connections ?? this.connectionList));
+      loop.fail(this.unavailable(loop.connections ?? this.connectionList));
     }
   }
 
@@ -369,9 +452,10 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       clearTimeout(loop.timer);
       loop.timer = undefined;
     }
-    if (loop.watched !== undefined) {
-      for (const target of loop.watched) removeWaiter(target, loop);
-      loop.watched = undefined;
+    const watched = loop.watched;
+    if (watched !== undefined) {
+      if (isWaitableList(watched)) for (let i = 0; i < watched.length; i++) removeWaiter(watched[i]!, loop);
+      else removeWaiter(watched, loop);
     }
     if (this.loops.delete(loop)) {
       this.anyLoops.delete(loop);
@@ -466,7 +550,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (this.anyLoops.size === 0) return;
     for (const loop of this.anyLoops) {
       if (loop.polls(connection)) {
-        loop.readable?.add(connection);
+        loop.noteActivity(connection, false);
         this.markDirty(loop);
       }
     }
@@ -515,7 +599,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     }
     for (const loop of this.loops) {
       if (loop.polls(connection)) {
-        loop.errored?.add(connection);
+        loop.noteActivity(connection, true);
         this.markDirty(loop);
       }
     }
@@ -582,7 +666,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     const error = new ConnectionError('shutdown() closed the connections', { code: 'SHUTDOWN' });
     for (const loop of [...this.loops]) {
       this.endLoop(loop);
-      loop.reject(error);
+      loop.fail(error);
     }
     for (const connection of this.connectionList) {
       const handler = connection.handler as H | undefined;

@@ -29,9 +29,9 @@ export class GearmanJob {
   /** Client side: the caller's data, not encoded. Worker side: the decoded data. */
   data: unknown;
   /** Worker side: the command handler of the socket the job was assigned on. @internal */
-  handler: unknown = undefined;
+  declare handler?: unknown;
   /** Worker side: WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION was sent. @internal */
-  answered = false;
+  declare answered?: boolean;
 
   /**
    * @param connection - connection (or `null`)
@@ -134,12 +134,10 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
   result: unknown = null;
   /** Decoded WORK_EXCEPTION data (the last one). */
   exception: unknown = null;
-  /** Decoded WORK_DATA payloads, in arrival order. */
-  dataUpdates: unknown[] = [];
-  /** Decoded WORK_WARNING payloads, in arrival order. */
-  warningUpdates: unknown[] = [];
-  /** The last WORK_STATUS or STATUS_RES. */
-  status: JobStatus = {};
+  // Created on first use: thousands of requests may be in flight, most never get updates.
+  #dataUpdates: unknown[] | undefined = undefined;
+  #warningUpdates: unknown[] | undefined = undefined;
+  #status: JobStatus | undefined = undefined;
   /** JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_COMPLETE or JOB_FAILED. */
   state: JobState = JOB_UNKNOWN;
   /** True when the last wait on this request ended before the request reached what it waited for. */
@@ -154,9 +152,9 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
   /** Poll loops waiting on this request. @internal */
   waiters: unknown = undefined;
   /** This request's private connection rotation (multi-server clients). @internal */
-  rotation: GearmanConnection[] | undefined = undefined;
+  declare rotation?: GearmanConnection[] | undefined;
   /** Status query under way (GET_STATUS sent, STATUS_RES not yet in). @internal */
-  statusPending = false;
+  declare statusPending?: boolean;
 
   /**
    * @param job - the job to submit
@@ -168,6 +166,33 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
     this.priority = options.priority ?? PRIORITY_NONE;
     this.background = options.background ?? false;
     this.maxConnectionAttempts = options.maxAttempts ?? 1;
+  }
+
+  /** Decoded WORK_DATA payloads, in arrival order. */
+  get dataUpdates(): unknown[] {
+    return (this.#dataUpdates ??= []);
+  }
+
+  set dataUpdates(updates: unknown[]) {
+    this.#dataUpdates = updates;
+  }
+
+  /** Decoded WORK_WARNING payloads, in arrival order. */
+  get warningUpdates(): unknown[] {
+    return (this.#warningUpdates ??= []);
+  }
+
+  set warningUpdates(updates: unknown[]) {
+    this.#warningUpdates = updates;
+  }
+
+  /** The last WORK_STATUS or STATUS_RES (`{}` before any). */
+  get status(): JobStatus {
+    return (this.#status ??= {});
+  }
+
+  set status(status: JobStatus) {
+    this.#status = status;
   }
 
   /** Alias of {@link job}, python-gearman's `gearman_job`. */
@@ -198,9 +223,9 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
   reset(): void {
     this.result = null;
     this.exception = null;
-    this.dataUpdates = [];
-    this.warningUpdates = [];
-    this.status = {};
+    this.#dataUpdates = undefined;
+    this.#warningUpdates = undefined;
+    this.#status = undefined;
     this.state = JOB_UNKNOWN;
     this.timedOut = false;
     this.error = undefined;
