@@ -19,15 +19,25 @@ import type { HostEntry } from './hosts.js';
 
 const T = CommandType;
 
-/** A task callback: its return value (or resolved value) is the job's result. */
+/**
+ * A task callback. Its return value (or resolved value) is the job's result, sent with
+ * WORK_COMPLETE after encoding with the worker's `dataEncoder` (`undefined`/`null`: an empty
+ * result). A throw or rejection fails the job (see {@link GearmanWorker.onJobException}).
+ *
+ * @example
+ * ```ts
+ * const reverse: TaskCallback = (worker, job) => [...String(job.data)].reverse().join('');
+ * ```
+ */
 export type TaskCallback = (worker: GearmanWorker, job: GearmanJob) => unknown;
 
 /** Options of a {@link GearmanWorker}. */
 export interface GearmanWorkerOptions extends ConnectionManagerOptions {
   /**
-   * Delay before reconnect attempt `attempt` (0, 1, 2, ...) to a lost server, in ms, or `null` to
-   * give that server up.
-   * @default capped exponential back-off with jitter: 100 ms doubling up to 10 s
+   * Delay before reconnect attempt `attempt` (0, 1, 2, ...; back to 0 after a successful connect)
+   * to a lost or unreachable server, in ms, or `null` to give that server up until the next poll
+   * cycle of `work()`.
+   * @default {@link defaultRetryStrategy}: capped exponential back-off with jitter, 100 ms doubling up to 10 s
    */
   retryStrategy?: (attempt: number) => number | null;
 }
@@ -35,21 +45,40 @@ export interface GearmanWorkerOptions extends ConnectionManagerOptions {
 /** Options of {@link GearmanWorker.work}. */
 export interface WorkOptions {
   /**
-   * Seconds per poll cycle: `afterPoll(false)` runs at least this often. `null` for endless cycles.
+   * Seconds per poll cycle (python-gearman's `poll_timeout`): `afterPoll(false)` runs at least
+   * this often, and servers given up by `retryStrategy` are tried again at each cycle. `null`: one
+   * endless cycle. Must be positive.
    * @default 60
    */
   pollTimeout?: number | null;
 }
 
-/** Options of the `sendJob*` methods (python-gearman's `poll_timeout`; writes never block here). */
+/** Options of the `sendJob*` methods. */
 export interface SendOptions {
-  /** Accepted for compatibility; the promise resolves once the bytes are handed to the socket. */
+  /**
+   * python-gearman's `poll_timeout`, accepted for compatibility. Writes never block here: the
+   * promise resolves once the bytes are handed to the socket.
+   */
   pollTimeout?: number | null;
 }
 
-/** The default {@link GearmanWorkerOptions.retryStrategy}. */
+/**
+ * The default {@link GearmanWorkerOptions.retryStrategy}: 100 ms, 200 ms, 400 ms, ... capped at
+ * 10 s, each with up to 25 % random jitter (never above 10 s). It never gives up.
+ *
+ * @param attempt - 0 for the first reconnect after a loss
+ * @returns the delay in ms
+ *
+ * @example
+ * ```ts
+ * // Back off as the default does, but give a server up after 20 attempts:
+ * const worker = new GearmanWorker(servers, {
+ *   retryStrategy: (attempt) => (attempt < 20 ? defaultRetryStrategy(attempt) : null),
+ * });
+ * ```
+ */
 export function defaultRetryStrategy(attempt: number): number {
-  const base = Math.min(10_000, 100 * 2 ** Math.min(attempt, 10));
+  const base = Math.min(10_000, 100 * 2 ** Math.min(Math.max(0, attempt), 10));
   return Math.min(10_000, Math.round(base * (1 + Math.random() * 0.25)));
 }
 
@@ -67,16 +96,35 @@ function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** How long the end of `work()` waits for queued bytes to reach the kernel before closing. */
+const DRAIN_TIMEOUT_MS = 1000;
+
 /**
- * A Gearman worker.
+ * A Gearman worker: python-gearman's `GearmanWorker`.
+ *
+ * Register tasks with {@link registerTask}, then call {@link work}, which serves jobs until
+ * {@link afterPoll} or {@link afterJob} returns false or {@link shutdown} is called. Subclass it to
+ * override the hooks ({@link afterPoll}, {@link afterJob}, {@link onJobExecute},
+ * {@link onJobException}, {@link onJobComplete}) or the {@link dataEncoder}.
  *
  * @example
  * ```ts
  * import { GearmanWorker } from 'gearman-ts';
  *
  * const worker = new GearmanWorker(['localhost:4730']);
- * worker.registerTask('reverse', (worker, job) => Buffer.from(job.data as Buffer).reverse());
+ * worker.setClientId('reverser-1');
+ * worker.registerTask('reverse', (worker, job) => [...String(job.data)].reverse().join(''));
  * await worker.work(); // until afterPoll/afterJob return false or shutdown() is called
+ * ```
+ *
+ * @example
+ * ```ts
+ * // python-gearman's subclassing pattern: a JSON worker that stops after 100 jobs.
+ * class JsonWorker extends GearmanWorker {
+ *   override dataEncoder = JsonEncoder;
+ *   jobs = 0;
+ *   override afterJob() { return ++this.jobs < 100; }
+ * }
  * ```
  */
 export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
@@ -93,17 +141,23 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private stopping = false;
   private shutdownRequested = false;
   private stopError: unknown = undefined;
-  /** The job callback running now (async callbacks), so `work()` can let it finish. */
+  /** The job running now (sync or async), if any. */
+  private currentJob: GearmanJob | undefined;
+  /** The settling of the async job running now, so a graceful stop can let it finish. */
   private jobInFlight: Promise<unknown> | undefined;
+  /** Ends the graceful wait for a running job when shutdown() is called meanwhile. */
+  private stopWaiter: (() => void) | undefined;
   private readonly reconnectTimers = new Map<GearmanConnection, NodeJS.Timeout>();
   private readonly reconnectAttempts = new Map<GearmanConnection, number>();
   /** What the work loop watches, so a stop request wakes it. */
   private readonly stopSignal = { waiters: undefined as unknown };
 
   /**
-   * @param hostList - servers; none means `['localhost:4730']`
+   * @param hostList - servers; none means `['localhost:4730']`. TLS entries
+   * (`{ host, port, tls: { ca } }`) are supported.
    * @param options - see {@link GearmanWorkerOptions}
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
+   * @throws TypeError for a `retryStrategy` that is not a function
    */
   constructor(hostList?: HostEntry[] | null, options: GearmanWorkerOptions = {}) {
     super(hostList, options);
@@ -121,7 +175,11 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return [...this.connectionToHandlerMap.values()];
   }
 
-  /** Registered task names, in registration order. */
+  /**
+   * Registered task names, in registration order (python-gearman's `handler_initial_state['abilities']`).
+   *
+   * @returns a new array
+   */
   abilities(): string[] {
     return [...this.workerAbilities.keys()];
   }
@@ -130,10 +188,18 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   // Registration
 
   /**
-   * Sets the client id shown by the admin `workers` command, on every connection now and later.
+   * Sets the client id shown by the admin `workers` command, on every live connection now
+   * (SET_CLIENT_ID) and on every connection made later.
    *
+   * @param clientId - any string without NUL bytes
    * @returns `clientId`
    * @throws TypeError if `clientId` is not a string without NUL bytes
+   *
+   * @example
+   * ```ts
+   * worker.setClientId(`resizer-${process.pid}`);
+   * // gearadmin --workers: "12 127.0.0.1 resizer-4242 : resize"
+   * ```
    */
   setClientId(clientId: string): string {
     if (typeof clientId !== 'string' || clientId.includes('\0')) throw new TypeError('clientId must be a string without NUL bytes');
@@ -143,13 +209,24 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * Registers (or replaces) the callback for `task` and advertises it on every connection.
+   * Registers (or replaces) the callback for `task` and advertises the full ability list on every
+   * live connection (RESET_ABILITIES then one CAN_DO per task, as python-gearman).
    *
    * @param task - task (function) name
-   * @param callback - `(worker, job) => result`; may return a promise
+   * @param callback - `(worker, job) => result`, sync or async; see {@link TaskCallback}
    * @returns `task`
-   * @throws TypeError for a task name that is not a non-empty string without NUL or whitespace
-   * line breaks, or a callback that is not a function
+   * @throws TypeError for a task name that is not a non-empty string without NUL or line breaks,
+   * or a callback that is not a function
+   *
+   * @example
+   * ```ts
+   * worker.registerTask('resize', async (worker, job) => {
+   *   await worker.sendJobStatus(job, 0, 2);
+   *   const small = await resize(job.data as Buffer);
+   *   await worker.sendJobStatus(job, 2, 2);
+   *   return small; // sent with WORK_COMPLETE
+   * });
+   * ```
    */
   registerTask(task: string, callback: TaskCallback): string {
     if (typeof task !== 'string' || task.length === 0 || /[\0\r\n]/.test(task)) {
@@ -162,8 +239,10 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * Stops advertising `task` (no error if it was not registered).
+   * Stops advertising `task` (no error if it was not registered): the remaining list is sent again
+   * on every live connection (RESET_ABILITIES then CAN_DO for each remaining task).
    *
+   * @param task - task (function) name
    * @returns `task`
    */
   unregisterTask(task: string): string {
@@ -180,18 +259,35 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   // The work loop
 
   /**
-   * Serves jobs until `afterPoll` or `afterJob` returns false or {@link shutdown} is called.
-   * Lost servers are reconnected (see `retryStrategy`); the loop goes on through outages.
+   * Serves jobs until {@link afterPoll} or {@link afterJob} returns false or {@link shutdown} is
+   * called (python-gearman's `work`). Each cycle of `pollTimeout` seconds runs the manager's poll
+   * loop over every server; `afterPoll(false)` runs once when `work()` starts, then `afterPoll`
+   * runs once per poll iteration (socket activity, or the end of a cycle).
+   *
+   * Servers that go away are reconnected in the background with {@link retryStrategy} back-off,
+   * and get the client id and abilities again; `work()` goes on while every server is down.
    *
    * @param options - `pollTimeout`: seconds per cycle (default 60)
-   * @returns a promise that resolves when the worker stops, after a job still running has settled
-   * @throws {@link InvalidWorkerState} (rejects) if `work()` is already running; whatever
-   * `afterPoll`/`afterJob` throw; {@link ServerUnavailable} when `retryStrategy` gave up on every server
+   * @returns a promise that resolves when the worker stops: after a graceful stop (a hook returned
+   * false), once a job still running has settled and answered; after {@link shutdown}, at once. No
+   * socket or timer of the worker is left to keep the process alive.
+   * @throws {@link InvalidWorkerState} (rejects) if `work()` is already running
+   * @throws TypeError (rejects) for a `pollTimeout` that is not a positive number or null
+   * @throws whatever {@link afterPoll}/{@link afterJob} throw (rejects, after stopping)
+   * @throws {@link ServerUnavailable} (rejects) when `retryStrategy` gave up on every server
+   *
+   * @example
+   * ```ts
+   * const working = worker.work({ pollTimeout: 5 });
+   * process.once('SIGTERM', () => worker.shutdown());
+   * await working;
+   * ```
    */
   async work(options: WorkOptions = {}): Promise<void> {
     const pollTimeout = options?.pollTimeout === undefined ? 60 : options.pollTimeout;
-    if (pollTimeout !== null && (typeof pollTimeout !== 'number' || Number.isNaN(pollTimeout))) {
-      throw new TypeError(`pollTimeout must be a number of seconds or null, got ${String(pollTimeout)}`);
+    if (pollTimeout !== null && (typeof pollTimeout !== 'number' || !(pollTimeout > 0))) {
+      // 0 would be a busy loop that never waits for a packet (python-gearman never does I/O then).
+      throw new TypeError(`pollTimeout must be a positive number of seconds or null, got ${String(pollTimeout)}`);
     }
     if (this.working) throw new InvalidWorkerState('work() is already running on this worker');
     this.working = true;
@@ -200,31 +296,46 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     this.stopError = undefined;
     this.hold(true);
     try {
+      let firstCycle = true;
       for (;;) {
         this.establishWorkerConnections();
+        // python-gearman calls after_poll at the start of every cycle and again for the poll that
+        // ended the previous one (twice per boundary). Here only the start of work() calls it.
+        let initial = !firstCycle;
+        firstCycle = false;
+        const callback = (anyActivity: boolean): boolean => {
+          if (initial) {
+            initial = false;
+            return !this.stopping;
+          }
+          return this.workCallback(anyActivity);
+        };
         let keepGoing: boolean;
         try {
-          keepGoing = await this.pollConnectionsUntilStopped(this.connectionList, (any) => this.workCallback(any), pollTimeout, {
+          keepGoing = await this.pollConnectionsUntilStopped(this.connectionList, callback, pollTimeout, {
             watch: [this.stopSignal],
             wakeOnActivity: true,
           });
         } catch (err) {
-          if ((err as GearmanError).code === 'SHUTDOWN') break;
+          if (this.shutdownRequested && (err as GearmanError)?.code === 'SHUTDOWN') break;
           throw err;
         }
-        if (!keepGoing) break;
+        if (!keepGoing || this.stopping) break;
       }
       if (this.stopError !== undefined) throw this.stopError;
     } finally {
       this.stopping = true;
       // A graceful stop lets a running job finish and answer; shutdown() does not wait for it.
       const running = this.jobInFlight;
-      if (running !== undefined && !this.shutdownRequested) await running.then(undefined, () => undefined);
-      this.clearReconnects();
-      for (const connection of this.connectionList) {
-        const handler = this.handlerOf(connection);
-        if (handler !== undefined) this.handleDisconnect(connection);
+      if (running !== undefined && !this.shutdownRequested) {
+        await new Promise<void>((resolve) => {
+          this.stopWaiter = resolve;
+          running.then(() => resolve(), () => resolve());
+        });
+        this.stopWaiter = undefined;
       }
+      this.clearReconnects();
+      await this.closeWorkerConnections();
       this.working = false;
       this.hold(false);
     }
@@ -232,19 +343,58 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   private workCallback(anyActivity: boolean): boolean {
     if (this.stopping) return false;
-    const keepGoing = this.afterPoll(anyActivity);
+    // Every server given up by retryStrategy: let the loop report ServerUnavailable (it checks
+    // after the callback) without calling afterPoll for a wake-up that was no poll.
+    if (!this.connectionList.some((c) => c.alive)) return true;
+    const keepGoing = Boolean(this.afterPoll(anyActivity));
     if (!keepGoing) this.stopping = true;
     return keepGoing;
   }
 
-  /** Closes one connection on purpose (end of work): no reconnect. */
-  private handleDisconnect(connection: GearmanConnection): void {
+  private requestStop(): void {
+    this.stopping = true;
+    this.wake(this.stopSignal);
+  }
+
+  /**
+   * End of `work()`: writes what is queued (a job's last WORK_COMPLETE), waits (bounded) for it
+   * to leave the process, then closes every connection, including ones still connecting.
+   */
+  private async closeWorkerConnections(): Promise<void> {
+    const draining: Promise<void>[] = [];
+    for (const connection of this.connectionList) {
+      if (connection.handler !== undefined) this.handleWrite(connection);
+      const socket = connection.socket;
+      if (connection.connected && socket !== undefined && socket.writableLength > 0) {
+        draining.push(
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+            function done(): void {
+              clearTimeout(timer);
+              socket!.removeListener('drain', done);
+              socket!.removeListener('close', done);
+              resolve();
+            }
+            socket.once('drain', done);
+            socket.once('close', done);
+          }),
+        );
+      }
+    }
+    if (draining.length > 0) await Promise.all(draining);
+    for (const connection of this.connectionList) this.disconnect(connection);
+  }
+
+  /** Closes one connection on purpose (no reconnect) and forgets its handler. */
+  private disconnect(connection: GearmanConnection): void {
     const handler = this.handlerOf(connection);
-    this.connectionToHandlerMap.delete(connection);
-    if (handler !== undefined) this.handlerToConnectionMap.delete(handler);
-    connection.handler = undefined;
+    if (handler !== undefined) {
+      this.connectionToHandlerMap.delete(connection);
+      this.handlerToConnectionMap.delete(handler);
+      connection.handler = undefined;
+      if (this.commandHandlerHoldingJobLock === handler && this.currentJob === undefined) this.commandHandlerHoldingJobLock = null;
+    }
     connection.close();
-    if (handler !== undefined && this.commandHandlerHoldingJobLock === handler) this.commandHandlerHoldingJobLock = null;
   }
 
   /** Connects every server that is neither connected nor waiting to reconnect. */
@@ -259,9 +409,12 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     this.establishConnection(connection).then(
       () => {
         this.reconnectAttempts.delete(connection);
-        if (!this.working) this.handleDisconnect(connection);
+        // Connected after work() ended: not wanted any more.
+        if (!this.working) this.disconnect(connection);
       },
       (err: GearmanError) => {
+        // Aborted on purpose (shutdown or end of work()): nothing to report or retry.
+        if (err?.code === 'SHUTDOWN' || !this.working || this.stopping) return;
         this.logger.warn(`${connection.address}: worker could not connect: ${err.message}`);
         this.scheduleReconnect(connection);
       },
@@ -279,13 +432,16 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       delay = null;
     }
     if (delay === null || delay === undefined || !(delay >= 0)) {
-      this.logger.warn(`${connection.address}: giving up reconnecting after ${attempt} attempt(s)`);
+      this.logger.warn(`${connection.address}: giving up reconnecting after ${attempt} attempt(s) until the next poll cycle`);
       connection.reconnectPending = false;
+      this.reconnectAttempts.delete(connection);
+      // Let the loop see whether any server is left (it rejects with ServerUnavailable if none).
       this.wake(this.stopSignal);
       return;
     }
     this.reconnectAttempts.set(connection, attempt + 1);
     connection.reconnectPending = true;
+    // Not unref()ed: a worker must outlive an outage while work() runs (cleared when it ends).
     const timer = setTimeout(() => {
       this.reconnectTimers.delete(connection);
       if (!this.working || this.stopping) {
@@ -308,7 +464,6 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   /** @internal */
   protected override onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
-    void error;
     if (this.working && !this.stopping) {
       this.logger.warn(`${connection.address}: worker lost its connection (${error.message}); reconnecting`);
       this.scheduleReconnect(connection);
@@ -316,11 +471,23 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * Called at the start of every cycle (with false) and after every poll iteration, with whether
-   * any connection saw activity. Override; return false to leave `work()`.
+   * Hook: called once when {@link work} starts (with false, before any I/O) and then once per poll
+   * iteration, with whether that iteration saw socket activity (false when a `pollTimeout` cycle
+   * ended quietly). Override it to do housekeeping between polls; return false to leave `work()`.
+   * The default returns true.
    *
    * @param anyActivity - whether this iteration saw socket activity
-   * @returns true to keep working
+   * @returns true to keep working (a falsy value stops, as in python-gearman)
+   *
+   * @example
+   * ```ts
+   * class MyWorker extends GearmanWorker {
+   *   override afterPoll(anyActivity: boolean) {
+   *     db.rollback(); // between polls, as in the python-gearman docs
+   *     return !stopRequested;
+   *   }
+   * }
+   * ```
    */
   afterPoll(anyActivity: boolean): boolean {
     void anyActivity;
@@ -328,10 +495,18 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * Called once after every job this worker ran (not after NO_JOB). Override; return false to
-   * leave `work()` (the next job is then not asked for).
+   * Hook: called exactly once after every job this worker ran (whatever its outcome), once the job
+   * lock is released; not after NO_JOB and not on other loop passes. Return false to leave
+   * `work()` (the next job is then not asked for). The default returns true.
    *
-   * @returns true to keep working
+   * @returns true to keep working (a falsy value stops)
+   *
+   * @example
+   * ```ts
+   * class OneShotWorker extends GearmanWorker {
+   *   override afterJob() { return false; } // serve one job, then work() resolves
+   * }
+   * ```
    */
   afterJob(): boolean {
     return true;
@@ -343,12 +518,14 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /**
    * Takes (`lock` true) or releases the job lock for `handler` (python-gearman's `set_job_lock`).
    *
-   * @returns false if the lock is held by anyone (taking) or not by `handler` (releasing)
+   * @param handler - a live connection's handler
+   * @param lock - take (true) or release (false)
+   * @returns false if taking while anyone holds it (or for a handler whose connection is gone), or
+   * releasing a lock `handler` does not hold
    */
   setJobLock(handler: WorkerCommandHandler, lock: boolean): boolean {
-    if (handler.connection.handler !== handler && lock) return false;
     if (lock) {
-      if (this.commandHandlerHoldingJobLock !== null) return false;
+      if (handler.connection.handler !== handler || this.commandHandlerHoldingJobLock !== null) return false;
       this.commandHandlerHoldingJobLock = handler;
       return true;
     }
@@ -357,12 +534,15 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return true;
   }
 
-  /** Whether any connection holds the job lock. */
+  /** @returns whether any connection holds the job lock (python-gearman's `has_job_lock`) */
   hasJobLock(): boolean {
     return this.commandHandlerHoldingJobLock !== null;
   }
 
-  /** Whether `handler` holds the job lock. */
+  /**
+   * @param handler - a connection's handler
+   * @returns whether `handler` holds the job lock (python-gearman's `check_job_lock`)
+   */
   checkJobLock(handler: WorkerCommandHandler): boolean {
     return this.commandHandlerHoldingJobLock === handler;
   }
@@ -373,8 +553,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * The lock is free: hand it to a connection woken while it was held (fairly, in connection
-   * order after `previous`), else let `previous` grab again at once.
+   * The lock is free: hand it to a connection woken while it was held (fairly: in connection order
+   * after `previous`), else let `previous` grab again at once.
    * @internal
    */
   lockReleased(previous?: WorkerCommandHandler): void {
@@ -399,6 +579,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** @internal */
   handlerLost(handler: WorkerCommandHandler, error: GearmanError): void {
     void error;
+    handler.wakePending = false;
     // Released now only if no job runs on it; a running job keeps the lock until it settles, so
     // two jobs never run at once.
     if (this.commandHandlerHoldingJobLock === handler && handler.state !== 'working') {
@@ -411,10 +592,11 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   // Running a job
 
   /** @internal */
-  executeJob(handler: WorkerCommandHandler, job: GearmanJob): void {
+  executeJob(handler: WorkerCommandHandler, job: GearmanJob, decodeError?: unknown): void {
+    this.currentJob = job;
     let outcome: unknown;
     try {
-      outcome = this.onJobExecute(job);
+      outcome = decodeError === undefined ? this.onJobExecute(job) : this.onJobException(job, decodeError);
     } catch (err) {
       this.hookFailed(job, err);
       this.finishJob(handler, job);
@@ -424,50 +606,49 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       this.finishJob(handler, job);
       return;
     }
-    const settled = Promise.resolve(outcome).then(
-      () => this.finishJob(handler, job),
-      (err: unknown) => {
-        this.hookFailed(job, err);
-        this.finishJob(handler, job);
-      },
-    );
+    const settled = Promise.resolve(outcome)
+      .then(undefined, (err: unknown) => this.hookFailed(job, err))
+      .then(() => this.finishJob(handler, job))
+      .then(undefined, (err: unknown) => this.logger.error(`job ${job.handle} (${job.task}): ${describeError(err)}`));
     this.jobInFlight = settled;
-    void settled.finally(() => {
+    void settled.then(() => {
       if (this.jobInFlight === settled) this.jobInFlight = undefined;
     });
   }
 
-  /** A hook threw after the callback: answer WORK_FAIL if nothing was answered yet. */
+  /** A hook threw after the callback (or encoding failed): answer WORK_FAIL if nothing was answered. */
   private hookFailed(job: GearmanJob, error: unknown): void {
     this.logger.error(`job ${job.handle} (${job.task}): ${describeError(error)}; answering WORK_FAIL`);
     if (!job.answered) this.queueUpdate(job, T.WORK_FAIL, [job.handle ?? ''], 'WORK_FAIL', true);
   }
 
+  /** The job settled: release the lock, run afterJob once, then grab again (or stop). */
   private finishJob(handler: WorkerCommandHandler, job: GearmanJob): void {
-    void job;
-    if (handler.connection.handler === handler) handler.state = 'sleeping';
+    if (this.currentJob === job) this.currentJob = undefined;
+    const live = handler.connection.handler === handler;
+    if (live && handler.state === 'working') handler.state = 'sleeping';
     if (this.commandHandlerHoldingJobLock === handler) this.commandHandlerHoldingJobLock = null;
-    let keepGoing = true;
+    let keepGoing: boolean;
     try {
-      keepGoing = this.afterJob() !== false;
+      keepGoing = Boolean(this.afterJob());
     } catch (err) {
-      this.stopError = err;
+      this.stopError ??= err;
       keepGoing = false;
     }
     if (!keepGoing) {
-      this.stopping = true;
-      if (handler.connection.handler === handler) handler.sleep();
-      this.wake(this.stopSignal);
+      if (live) handler.sleep();
+      this.requestStop();
       return;
     }
-    if (handler.connection.handler === handler) this.lockReleased(handler);
-    else this.lockReleased();
+    this.lockReleased(live ? handler : undefined);
   }
 
   /**
-   * Runs the task callback: its result goes to {@link onJobComplete}, a throw or rejection to
-   * {@link onJobException} (python-gearman's `on_job_execute`).
+   * Hook: runs the task callback (python-gearman's `on_job_execute`). Its result goes to
+   * {@link onJobComplete}, a throw or rejection to {@link onJobException}. The job lock is held
+   * until what this returns has settled.
    *
+   * @param job - the assigned job, `data` decoded by the {@link dataEncoder}
    * @returns what those hooks return (a promise for async callbacks)
    */
   onJobExecute(job: GearmanJob): unknown {
@@ -491,10 +672,23 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * A callback threw or rejected: logs it and sends WORK_FAIL (python-gearman's
-   * `on_job_exception`). Override to send {@link sendJobException} instead.
+   * Hook: a callback threw or rejected (or the job's data could not be decoded). Logs it and sends
+   * WORK_FAIL, unless the callback already answered the job (python-gearman's `on_job_exception`,
+   * which did not log). Override it to send {@link sendJobException} instead.
    *
-   * @returns false
+   * @param job - the job
+   * @param error - what was thrown
+   * @returns false (may return a promise; the job lock is held until it settles)
+   *
+   * @example
+   * ```ts
+   * class ReportingWorker extends GearmanWorker {
+   *   override async onJobException(job: GearmanJob, error: unknown) {
+   *     await this.sendJobException(job, String(error)); // the client gets request.exception
+   *     return false;
+   *   }
+   * }
+   * ```
    */
   onJobException(job: GearmanJob, error: unknown): unknown {
     this.logger.warn(`job ${job.handle} (${job.task}) failed: ${describeError(error)}`);
@@ -503,11 +697,15 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * A callback returned: sends WORK_COMPLETE with the encoded result; `undefined`/`null` is an
-   * empty result (python-gearman's `on_job_complete`). Nothing is sent if the callback already
-   * answered the job itself.
+   * Hook: a callback returned `result`. Sends WORK_COMPLETE with the encoded result
+   * (`undefined`/`null`: an empty result), unless the callback already answered the job itself
+   * (python-gearman's `on_job_complete`). If the encoder cannot encode `result`, the job gets
+   * WORK_FAIL instead and the error is logged.
    *
+   * @param job - the job
+   * @param result - what the callback returned or resolved with
    * @returns true
+   * @throws what the {@link dataEncoder} throws (handled by the worker as described)
    */
   onJobComplete(job: GearmanJob, result: unknown): unknown {
     if (!job.answered) this.queueUpdate(job, T.WORK_COMPLETE, [job.handle ?? '', this.encodeResult(job, result)], 'WORK_COMPLETE', true);
@@ -516,7 +714,11 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   private encodeResult(job: GearmanJob, value: unknown): string | Uint8Array {
     if (value === undefined || value === null) return '';
-    const encoded = this.dataEncoder.encode(value);
+    return this.encodeData(job, value);
+  }
+
+  private encodeData(job: GearmanJob, data: unknown): string | Uint8Array {
+    const encoded = this.dataEncoder.encode(data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
       throw new TypeError(`dataEncoder.encode returned ${typeof encoded} for job ${job.handle}; expected a string or bytes`);
     }
@@ -527,51 +729,82 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * Queues one packet for `job` on the socket it was assigned on. If that socket is gone, the
    * server has already requeued the job: the update is dropped with a logged warning.
    *
-   * @returns the connection's flush promise, or undefined when dropped
+   * @returns true if queued, false if dropped
    */
-  private queueUpdate(job: GearmanJob, type: number, args: PacketArg[], name: string, final: boolean): Promise<void> | undefined {
+  private queueUpdate(job: GearmanJob, type: number, args: PacketArg[], name: string, final: boolean): boolean {
     const connection = job.connection;
     const handler = (job.handler ?? connection?.handler) as WorkerCommandHandler | undefined;
+    if (final) job.answered = true;
     if (connection === null || handler === undefined || connection.handler !== handler) {
       this.logger.warn(`${name} for job ${job.handle} (${job.task}) dropped: its connection ${connection?.address ?? '(none)'} is gone; the server requeues the job`);
-      if (final) job.answered = true;
-      return undefined;
+      return false;
     }
     handler.sendCommand(type, args);
-    if (final) job.answered = true;
-    return undefined;
+    return true;
   }
 
   private async sendUpdate(job: GearmanJob, type: number, args: () => PacketArg[], name: string, final: boolean): Promise<void> {
     checkJob(job, name);
-    this.queueUpdate(job, type, args(), name, final);
-    const connection = job.connection;
-    if (connection !== null) await connection.whenFlushed();
+    if (this.queueUpdate(job, type, args(), name, final)) await job.connection!.whenFlushed();
   }
 
   /**
-   * Sends WORK_DATA (in-flight data) for `job`.
+   * Sends WORK_DATA (in-flight data, encoded with the {@link dataEncoder}) for `job`; a
+   * foreground client gets it in `request.dataUpdates` and a `'data'` event.
    *
-   * @returns a promise that resolves once the bytes are handed to the socket (or dropped, with a
-   * logged warning, if the job's connection is gone)
-   * @throws TypeError (rejects) if the encoder cannot encode `data`
+   * @param job - the job given to the task callback
+   * @param data - the data
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket, or at once (with a
+   * logged warning, never a rejection) if the job's connection is gone
+   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   *
+   * @example
+   * ```ts
+   * worker.registerTask('tail', async (worker, job) => {
+   *   for (const line of lines) await worker.sendJobData(job, line);
+   * });
+   * ```
    */
   sendJobData(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
     return this.sendUpdate(job, T.WORK_DATA, () => [job.handle!, this.encodeData(job, data)], 'WORK_DATA', false);
   }
 
-  /** Sends WORK_WARNING for `job`. See {@link sendJobData}. */
+  /**
+   * Sends WORK_WARNING (encoded) for `job`; a foreground client gets it in
+   * `request.warningUpdates` and a `'warning'` event. See {@link sendJobData}.
+   *
+   * @param job - the job given to the task callback
+   * @param data - the warning
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
+   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   */
   sendJobWarning(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
     return this.sendUpdate(job, T.WORK_WARNING, () => [job.handle!, this.encodeData(job, data)], 'WORK_WARNING', false);
   }
 
   /**
-   * Sends WORK_STATUS (progress `numerator`/`denominator`) for `job`.
+   * Sends WORK_STATUS (progress `numerator`/`denominator`) for `job`; clients see it in
+   * `request.status` (and GET_STATUS answers it). See {@link sendJobData}.
    *
+   * @param job - the job given to the task callback
+   * @param numerator - work done (an integer)
+   * @param denominator - work in all (an integer)
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
    * @throws TypeError (rejects) unless both are integers (python-gearman sent floats as `'1.0'`,
    * which clients then failed to parse)
+   *
+   * @example
+   * ```ts
+   * for (let i = 0; i < parts.length; i++) {
+   *   await handle(parts[i]);
+   *   await worker.sendJobStatus(job, i + 1, parts.length);
+   * }
+   * ```
    */
   sendJobStatus(job: GearmanJob, numerator: number, denominator: number, options?: SendOptions): Promise<void> {
     void options;
@@ -589,50 +822,70 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     );
   }
 
-  /** Sends WORK_COMPLETE with `data` (encoded) for `job`. See {@link sendJobData}. */
+  /**
+   * Sends WORK_COMPLETE with `data` (encoded; `undefined`/`null`: empty) for `job`. The
+   * callback's own return value is then not sent again. See {@link sendJobData}.
+   *
+   * @param job - the job given to the task callback
+   * @param data - the result
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
+   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   */
   sendJobComplete(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
     return this.sendUpdate(job, T.WORK_COMPLETE, () => [job.handle!, this.encodeResult(job, data)], 'WORK_COMPLETE', true);
   }
 
-  /** Sends WORK_FAIL for `job`. See {@link sendJobData}. */
+  /**
+   * Sends WORK_FAIL for `job`: the client's request becomes `JOB_FAILED`. See {@link sendJobData}.
+   *
+   * @param job - the job given to the task callback
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
+   * @throws TypeError (rejects) for something that is not a job
+   */
   sendJobFailure(job: GearmanJob, options?: SendOptions): Promise<void> {
     void options;
     return this.sendUpdate(job, T.WORK_FAIL, () => [job.handle!], 'WORK_FAIL', true);
   }
 
   /**
-   * Sends WORK_EXCEPTION with `data` (encoded) then WORK_FAIL for `job`, as python-gearman.
-   * gearmand treats WORK_EXCEPTION as final and answers the WORK_FAIL with ERROR JOB_NOT_FOUND,
-   * which the worker ignores. See {@link sendJobData}.
+   * Sends WORK_EXCEPTION with `data` (encoded) then WORK_FAIL for `job`, as python-gearman. A
+   * client that asked for exceptions (the default of {@link GearmanClient}) gets
+   * `request.exception` and `JOB_FAILED`; others get a WORK_FAIL. gearmand treats WORK_EXCEPTION
+   * as final and answers the WORK_FAIL with ERROR JOB_NOT_FOUND, which the worker ignores. See
+   * {@link sendJobData}.
+   *
+   * @param job - the job given to the task callback
+   * @param data - the exception data
+   * @param options - accepted for compatibility (see {@link SendOptions})
+   * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
+   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
    */
   async sendJobException(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
     checkJob(job, 'sendJobException');
     const encoded = this.encodeData(job, data);
-    this.queueUpdate(job, T.WORK_EXCEPTION, [job.handle!, encoded], 'WORK_EXCEPTION', true);
-    this.queueUpdate(job, T.WORK_FAIL, [job.handle!], 'WORK_FAIL', true);
-    if (job.connection !== null) await job.connection.whenFlushed();
-  }
-
-  private encodeData(job: GearmanJob, data: unknown): string | Uint8Array {
-    const encoded = this.dataEncoder.encode(data);
-    if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
-      throw new TypeError(`dataEncoder.encode returned ${typeof encoded} for job ${job.handle}; expected a string or bytes`);
-    }
-    return encoded;
+    const sent = this.queueUpdate(job, T.WORK_EXCEPTION, [job.handle!, encoded], 'WORK_EXCEPTION', true);
+    if (sent) this.queueUpdate(job, T.WORK_FAIL, [job.handle!], 'WORK_FAIL', true);
+    if (sent) await job.connection!.whenFlushed();
   }
 
   /**
-   * Closes every connection and ends `work()` (it resolves); the job lock is cleared. The worker
-   * can work again later.
+   * Closes every connection and makes {@link work} resolve at once (without waiting for a running
+   * job, whose later updates are dropped with a logged warning). The job lock is cleared, or, if an
+   * async job is still running, when it settles, so a later `work()` never runs two jobs at once.
+   * The worker can work again later.
    */
   override shutdown(): void {
     this.stopping = true;
     this.shutdownRequested = true;
     this.clearReconnects();
     super.shutdown();
-    this.commandHandlerHoldingJobLock = null;
+    if (this.currentJob === undefined) this.commandHandlerHoldingJobLock = null;
+    const waiter = this.stopWaiter;
+    this.stopWaiter = undefined;
+    waiter?.();
   }
 }
-
