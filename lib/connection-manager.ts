@@ -146,6 +146,8 @@ export abstract class PollLoop {
 const LOOP_DIRTY = 1;
 const LOOP_DONE = 2;
 const LOOP_ANY = 4;
+/** The pending iteration saw socket activity (a read or a failure), not only a `wake()`. */
+const LOOP_IO = 8;
 
 /** A wait driven by a python-gearman style callback, settling a promise. */
 class CallbackLoop extends PollLoop {
@@ -376,7 +378,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    */
   runLoop(loop: PollLoop, timeout: number | null | undefined): void {
     loop.done = false;
-    loop.dirty = false;
+    loop.loopFlags &= ~(LOOP_DIRTY | LOOP_IO);
     const watched = loop.watched;
     if (watched !== undefined) {
       if (isWaitableList(watched)) for (let i = 0; i < watched.length; i++) addWaiter(watched[i]!, loop);
@@ -420,14 +422,14 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (loop.done) return;
     // As python-gearman: the poll that ran out of time still ends in one more callback
     // (with the activity of this turn, if any), then the loop reports the timeout.
-    this.iterate(loop, loop.dirty);
+    this.iterate(loop, (loop.loopFlags & LOOP_IO) !== 0);
     if (loop.done) return;
     this.endLoop(loop);
     loop.finish(true);
   }
 
   private iterate(loop: PollLoop, anyActivity: boolean): void {
-    loop.dirty = false;
+    loop.loopFlags &= ~(LOOP_DIRTY | LOOP_IO);
     let keepGoing: boolean;
     try {
       keepGoing = loop.check(anyActivity);
@@ -481,7 +483,8 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     return new ServerUnavailable(`${what}: ${detail}`, cause === undefined ? {} : { cause });
   }
 
-  private markDirty(loop: PollLoop): void {
+  private markDirty(loop: PollLoop, io = false): void {
+    if (io) loop.loopFlags |= LOOP_IO;
     if (loop.dirty || loop.done) return;
     loop.dirty = true;
     this.dirtyLoops.push(loop);
@@ -499,7 +502,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     for (let i = 0; i < list.length; i++) {
       const loop = list[i]!;
       if (loop.done || !loop.dirty) continue;
-      this.iterate(loop, true);
+      this.iterate(loop, (loop.loopFlags & LOOP_IO) !== 0);
     }
   }
 
@@ -551,7 +554,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     for (const loop of this.anyLoops) {
       if (loop.polls(connection)) {
         loop.noteActivity(connection, false);
-        this.markDirty(loop);
+        this.markDirty(loop, true);
       }
     }
   }
@@ -600,7 +603,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     for (const loop of this.loops) {
       if (loop.polls(connection)) {
         loop.noteActivity(connection, true);
-        this.markDirty(loop);
+        this.markDirty(loop, true);
       }
     }
     this.onConnectionLost(connection, error);
