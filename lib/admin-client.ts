@@ -8,25 +8,57 @@ import { performance } from 'node:perf_hooks';
 import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
 import { AdminClientCommandHandler, type AdminCommand } from './command-handler/admin-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { ConnectionError, GearmanError, InvalidAdminClientState, ServerUnavailable } from './errors.js';
-import { checkAdminWord, parseJobs, parseStatus, parseWorkers, stripOk, type AdminResponseKind, type JobRow, type StatusRow, type WorkerRow } from './protocol/admin.js';
+import { ConnectionError, GearmanError, InvalidAdminClientState, ServerUnavailable, type ProtocolError, type ServerError } from './errors.js';
+import {
+  checkAdminInteger,
+  checkAdminWord,
+  adminLine,
+  parseJobs,
+  parseStatus,
+  parseUniqueJobs,
+  parseWorkers,
+  stripOk,
+  type AdminResponseKind,
+  type JobRow,
+  type StatusRow,
+  type WorkerRow,
+} from './protocol/admin.js';
 import type { HostEntry } from './hosts.js';
 
 export type { JobRow, StatusRow, WorkerRow } from './protocol/admin.js';
 
-/** What `pingServer` sends (python-gearman's `ECHO_STRING`). */
+/** What {@link GearmanAdminClient.pingServer} sends (python-gearman's `ECHO_STRING`). */
 export const ECHO_STRING = 'ping? pong!';
-/** Default `pollTimeout` of the admin client, in seconds. */
+/** Default {@link GearmanAdminClient.pollTimeout}, in seconds (python-gearman's `poll_timeout`). */
 export const DEFAULT_ADMIN_CLIENT_TIMEOUT = 10;
 
 /** Options of a {@link GearmanAdminClient}. */
 export interface GearmanAdminClientOptions extends ConnectionManagerOptions {
-  /** Seconds to wait for each answer. @default 10 */
+  /**
+   * Seconds to wait for each answer; `null` waits without limit (python-gearman's `poll_timeout`).
+   * `0` does not wait, so every call times out.
+   * @default 10
+   */
   pollTimeout?: number | null;
 }
 
 /**
- * An admin client for one server.
+ * An admin client for one server: the text admin protocol (`status`, `workers`, `show jobs`, …)
+ * and an ECHO round trip, as python-gearman's `GearmanAdminClient`.
+ *
+ * Every method is async and rejects (never throws synchronously):
+ * - with a {@link ServerError} (`serverCode`, `serverText`) when the server answers `ERR`, at once;
+ * - with an {@link InvalidAdminClientState} when no answer comes within {@link pollTimeout}; the
+ *   connection is then closed, so a late answer can never be taken for a later call's;
+ * - with a {@link ServerUnavailable} naming host:port when the server cannot be reached or the
+ *   connection is lost before the answer;
+ * - with a {@link GearmanError} of code `'INVALID_ARGUMENT'`, before anything is sent, for an
+ *   argument the text protocol cannot carry;
+ * - with a {@link ProtocolError} for a listing row it cannot parse, or for bytes that break the
+ *   framing (the connection is then closed).
+ *
+ * After any of these the client stays usable (it reconnects when needed). Calls may overlap: each
+ * gets its own answer.
  *
  * @example
  * ```ts
@@ -35,17 +67,23 @@ export interface GearmanAdminClientOptions extends ConnectionManagerOptions {
  * const admin = new GearmanAdminClient(['localhost:4730']);
  * console.log(await admin.getVersion());          // '1.1.20+ds'
  * for (const row of await admin.getStatus()) console.log(row.task, row.queued, row.running, row.workers);
+ * console.log(`${(await admin.pingServer()) * 1000} ms`);
  * admin.shutdown();
  * ```
  */
 export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHandler> {
-  /** Seconds to wait for each answer (`null`: no limit). */
+  /**
+   * Seconds to wait for each answer (`null`: no limit). May be changed between calls.
+   * @default 10
+   */
   pollTimeout: number | null;
 
   /**
-   * @param hostList - exactly one server
+   * @param hostList - exactly one server (`'host'`, `'host:port'`, `'[v6]:port'` or an object);
+   * none means `'localhost:4730'`
    * @param options - see {@link GearmanAdminClientOptions}
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed entry or more than one server
+   * @throws TypeError for a `pollTimeout` that is not a non-negative number or `null`
    */
   constructor(hostList?: [HostEntry] | HostEntry[] | null, options: GearmanAdminClientOptions = {}) {
     super(hostList, options, true);
@@ -59,7 +97,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     this.pollTimeout = timeout;
   }
 
-  /** The one connection. */
+  /** The one connection (python-gearman's `current_connection`). */
   get currentConnection(): GearmanConnection {
     return this.connectionList[0]!;
   }
@@ -69,6 +107,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     return new AdminClientCommandHandler(this, connection);
   }
 
+  /** Connects if needed (python-gearman's `establish_admin_connection`) and returns the live handler. */
   private async handler(): Promise<AdminClientCommandHandler> {
     const connection = this.currentConnection;
     try {
@@ -77,36 +116,64 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
       if ((err as GearmanError).code === 'SHUTDOWN') throw err;
       throw this.unavailable([connection]);
     }
-    return connection.handler as AdminClientCommandHandler;
+    const handler = connection.handler as AdminClientCommandHandler | undefined;
+    if (handler === undefined) throw this.unavailable([connection]);
+    return handler;
   }
 
-  /** Waits for `command`'s answer within `pollTimeout`. */
-  private async waitFor(command: AdminCommand): Promise<AdminCommand> {
-    let timedOut: boolean;
+  /**
+   * Sends one command and waits for its answer within `pollTimeout` (python-gearman's
+   * `wait_until_server_responds`).
+   */
+  private async call(send: (handler: AdminClientCommandHandler) => AdminCommand): Promise<AdminCommand> {
+    const handler = await this.handler();
+    const connection = handler.connection;
+    let command: AdminCommand;
     try {
-      timedOut = await this.pollConnectionsUntilStopped(this.connectionList, () => !command.done, this.pollTimeout, { watch: [command] });
+      command = send(handler);
     } catch (err) {
-      if (command.error !== undefined && err instanceof ServerUnavailable) throw command.error;
+      if (err instanceof ConnectionError && err.code !== 'SHUTDOWN') throw this.unavailable([connection]);
       throw err;
     }
+    const timeout = this.pollTimeout;
+    // Created when the wait starts, so its stack shows the call that timed out.
+    const timeoutError = new InvalidAdminClientState(
+      `${connection.address}: admin client timed out after ${timeout} second(s) waiting for the answer to '${command.name}'`,
+    );
+    const timedOut = await this.pollConnectionsUntilStopped([connection], () => !command.done, timeout, { watch: [command] });
     if (timedOut && !command.done) {
-      command.abandoned = true;
-      throw new InvalidAdminClientState(`${this.currentConnection.address}: admin client timed out after ${this.pollTimeout} second(s) waiting for the answer to '${command.name}'`);
+      // gearmand would still answer later, and a server that never answers would shift every
+      // later answer by one (protocol.md §5): close the connection so the next call starts clean.
+      // Commands sent after this one on it fail with the reason.
+      if (connection.handler === handler) {
+        this.handleError(
+          connection,
+          new InvalidAdminClientState(`${connection.address}: connection reset: no answer to '${command.name}' within ${timeout} second(s)`),
+        );
+      }
+      throw timeoutError;
     }
-    if (command.error instanceof ConnectionError) {
-      throw new ServerUnavailable(`${this.currentConnection.address}: connection lost waiting for the answer to '${command.name}'`, { cause: command.error });
+    const error = command.error;
+    if (error instanceof ConnectionError && error.code !== 'SHUTDOWN') {
+      throw new ServerUnavailable(`${connection.address}: connection lost waiting for the answer to '${command.name}': ${error.message}`, { cause: error });
     }
-    if (command.error !== undefined) throw command.error;
+    if (error !== undefined) throw error;
     return command;
   }
 
   private async text(words: string[], kind: AdminResponseKind): Promise<AdminCommand> {
-    const handler = await this.handler();
-    return this.waitFor(handler.sendTextCommand(words, kind));
+    adminLine(...words); // checks the length before connecting
+    return this.call((handler) => handler.sendTextCommand(words, kind));
   }
 
   /**
-   * Sends ECHO_REQ and waits for the echo.
+   * Sends ECHO_REQ and waits for the echo (python-gearman's `ping_server`).
+   *
+   * @example
+   * ```ts
+   * const seconds = await admin.pingServer();
+   * console.log(`round trip: ${(seconds * 1000).toFixed(1)} ms`);
+   * ```
    *
    * @returns seconds from before connecting until the echo arrived
    * @throws {@link InvalidAdminClientState} (rejects) on timeout or if the echo differs
@@ -114,8 +181,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
    */
   async pingServer(): Promise<number> {
     const start = performance.now();
-    const handler = await this.handler();
-    const command = await this.waitFor(handler.sendEchoRequest(ECHO_STRING));
+    const command = await this.call((handler) => handler.sendEchoRequest(ECHO_STRING));
     const echoed = (command.result as Buffer).toString('utf8');
     if (echoed !== ECHO_STRING) {
       throw new InvalidAdminClientState(`${this.currentConnection.address}: echo mismatch: sent ${JSON.stringify(ECHO_STRING)}, got ${JSON.stringify(echoed)}`);
@@ -124,9 +190,21 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
   }
 
   /**
-   * `status`: per task, jobs queued (queued plus running, gearmand's TOTAL), running, and workers.
+   * `status`: one row per function the server knows.
    *
-   * @throws {@link ServerError} (rejects) for an `ERR` answer; {@link InvalidAdminClientState} on timeout
+   * @example
+   * ```ts
+   * for (const { task, queued, running, workers } of await admin.getStatus()) {
+   *   console.log(`${task}: ${queued} queued (${running} running), ${workers} worker(s)`);
+   * }
+   * ```
+   *
+   * @returns `{ task, queued, running, workers }` per function; `queued` is gearmand's TOTAL (queued
+   * and running jobs); gearmand lists functions in hash order and keeps listing them after their
+   * jobs and workers are gone
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
+   * @throws {@link InvalidAdminClientState} (rejects) on timeout
+   * @throws {@link ServerUnavailable} (rejects) if the server cannot be reached
    */
   async getStatus(): Promise<StatusRow[]> {
     return parseStatus((await this.text(['status'], 'list')).lines);
@@ -135,73 +213,129 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
   /**
    * `version`.
    *
-   * @returns the version without gearmand's `OK ` prefix (`'1.1.20+ds'`)
+   * @returns the version without gearmand's `OK ` prefix (`'1.1.20+ds'`; the Perl server's
+   * `'v1.130.1'` as it is)
+   * @throws {@link InvalidAdminClientState} (rejects) on timeout
+   * @throws {@link ServerUnavailable} (rejects) if the server cannot be reached
    */
   async getVersion(): Promise<string> {
     return stripOk((await this.text(['version'], 'line')).result as string);
   }
 
   /**
-   * `workers`: every connection of the server (clients and this admin connection included).
+   * `workers`: every connection of the server (clients, workers, and this admin connection).
    *
-   * @returns `{ fileDescriptor, ip, clientId, tasks }` per connection; `clientId` is `-` when unset
+   * @example
+   * ```ts
+   * const busy = (await admin.getWorkers()).filter((w) => w.tasks.includes('resize'));
+   * ```
+   *
+   * @returns `{ fileDescriptor, ip, clientId, tasks }` per connection; `clientId` is what the
+   * server prints (`'-'` when unset, spaces kept); `tasks` is empty for a connection that
+   * registered none
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
+   * @throws {@link InvalidAdminClientState} (rejects) on timeout
+   * @throws {@link ServerUnavailable} (rejects) if the server cannot be reached
    */
   async getWorkers(): Promise<WorkerRow[]> {
     return parseWorkers((await this.text(['workers'], 'list')).lines);
   }
 
   /**
-   * `maxqueue TASK SIZE`: limits the queue of a task (gearmand applies it only to a task it knows;
-   * 0 or less means unlimited).
+   * `maxqueue TASK SIZE`: limits how many jobs of `task` the server holds (queued and running); a
+   * submission past it fails with the server error `QUEUE_ERROR`. gearmand applies it only to a
+   * function it already knows (for another name it answers `OK` and does nothing); 0 or less
+   * means unlimited.
    *
+   * @example
+   * ```ts
+   * await admin.sendMaxqueue('resize', 100);
+   * ```
+   *
+   * @param task - the function name: no whitespace
+   * @param maxSize - an integer
    * @returns `'OK'`
-   * @throws {@link GearmanError} (rejects, code `'INVALID_ARGUMENT'`) for a task with whitespace or a
-   * size that is not an integer, before anything is sent
+   * @throws {@link GearmanError} (rejects, code `'INVALID_ARGUMENT'`, nothing sent) for a task with
+   * whitespace, line breaks or NUL, or a size that is not an integer
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
    */
   async sendMaxqueue(task: string, maxSize: number): Promise<string> {
     checkAdminWord(task, 'task');
-    if (!Number.isSafeInteger(maxSize)) {
-      throw new GearmanError(`maxSize must be an integer, got ${String(maxSize)}`, { code: 'INVALID_ARGUMENT' });
-    }
-    const line = (await this.text(['maxqueue', task, String(maxSize)], 'line')).result as string;
-    return line;
+    const size = checkAdminInteger(maxSize, 'maxSize');
+    return (await this.text(['maxqueue', task, size], 'line')).result as string;
   }
 
   /**
-   * `shutdown` (or `shutdown graceful`). gearmand 1.1 has no such command and answers `ERR`, which
-   * rejects with a {@link ServerError}; the Perl server answers `OK` and exits.
+   * `shutdown` (or `shutdown graceful`). gearmand 1.1 has no such command and answers
+   * `ERR UNKNOWN_COMMAND`: that rejects with a {@link ServerError} and the server keeps running
+   * (stop gearmand 1.1 with SIGTERM, or SIGUSR1 for a graceful stop). The Perl server answers `OK`
+   * and exits.
    *
-   * @param graceful - send `shutdown graceful` (python-gearman's default)
-   * @returns the server's answer
+   * @example
+   * ```ts
+   * try { await admin.sendShutdown(); }
+   * catch (err) { if (err instanceof ServerError) console.log(err.serverCode); } // 'UNKNOWN_COMMAND' on gearmand 1.1
+   * ```
+   *
+   * @param graceful - send `shutdown graceful` rather than `shutdown` (default `true`, as
+   * python-gearman)
+   * @returns the server's answer (`'OK'`), or `null` if the server closed the connection instead
+   * of answering
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
    */
   async sendShutdown(graceful = true): Promise<string | null> {
     const command = await this.text(graceful ? ['shutdown', 'graceful'] : ['shutdown'], 'line');
-    return (command.result as string | undefined) ?? null;
+    return (command.result as string | null | undefined) ?? null;
   }
 
-  /** `getpid`: the server's process id, as text. */
+  /**
+   * `getpid`.
+   *
+   * @returns the server's process id, as text without the `OK ` prefix (`'12876'`)
+   * @throws {@link ServerError} (rejects) for an `ERR` answer (the Perl server has no `getpid`)
+   */
   async getPid(): Promise<string> {
     return stripOk((await this.text(['getpid'], 'line')).result as string);
   }
 
   /**
-   * `cancel job HANDLE`.
+   * `cancel job HANDLE`: gearmand marks the job (its foreground clients get WORK_FAIL at once; a
+   * queued job is dropped when a worker would take it; a running job keeps running).
    *
+   * @example
+   * ```ts
+   * await admin.cancelJob(request.job.handle);   // 'OK'
+   * ```
+   *
+   * @param handle - a job handle: no whitespace
    * @returns `'OK'`
    * @throws {@link ServerError} (rejects) `UNKNOWN_JOB` for a handle the server does not know
+   * @throws {@link GearmanError} (rejects, code `'INVALID_ARGUMENT'`, nothing sent) for a handle
+   * with whitespace, line breaks or NUL
    */
   async cancelJob(handle: string): Promise<string> {
     checkAdminWord(handle, 'handle');
     return (await this.text(['cancel', 'job', handle], 'line')).result as string;
   }
 
-  /** `show jobs`: `{ handle, retries, ignored, queued }` per job. */
+  /**
+   * `show jobs`: every job the server holds.
+   *
+   * @returns `{ handle, retries, ignored, queued }` per job (numbers; gearmand 1.1's columns: times
+   * re-queued, 1 if cancelled or abandoned, 1 if background)
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
+   */
   async getJobs(): Promise<JobRow[]> {
     return parseJobs((await this.text(['show', 'jobs'], 'list')).lines);
   }
 
-  /** `show unique jobs`: one unique per job (`''` for jobs submitted without one). */
+  /**
+   * `show unique jobs`: the unique id of every job the server holds.
+   *
+   * @returns one string per job, `''` for a job submitted without a unique id
+   * @throws {@link ServerError} (rejects) for an `ERR` answer
+   */
   async getUniqueJobs(): Promise<string[]> {
-    return (await this.text(['show', 'unique', 'jobs'], 'list')).lines;
+    return parseUniqueJobs((await this.text(['show', 'unique', 'jobs'], 'list')).lines);
   }
 }

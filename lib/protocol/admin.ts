@@ -1,110 +1,229 @@
 /**
  * The text admin protocol: command lines and the parsers of gearmand's answers
- * (protocol.md §3: lines end in `\n` or `\r\n`; listings end with a `.` line; errors are one
- * `ERR <code> <text>` line with `+` for spaces, and end a listing too).
+ * (protocol.md §3). Lines end in `\n` (listings, `version`, `getpid`) or `\r\n` (`OK` of
+ * `maxqueue` and `cancel job`, every `ERR`); the decoder strips either ending. A listing ends with
+ * a `.` line; an error is one `ERR <code> <text>` line (text with `+` for spaces) and replaces the
+ * whole listing, `.` included.
+ *
+ * Ported from python-gearman's `protocol.py` (text commands) and `admin_client_handler.py`
+ * (`recv_server_*` parsers), with typed rows and `ERR` recognised.
  *
  * @module
  */
 import { GearmanError, ProtocolError, ServerError } from '../errors.js';
 
-/** How an admin command is answered. */
+/** How an admin command is answered: one line, or lines up to a `.` line. */
 export type AdminResponseKind = 'line' | 'list';
 
-/** One row of `status`. */
+/** One row of `status` (python-gearman's `get_status()` dict). */
 export interface StatusRow {
+  /** The function name. */
   task: string;
-  /** Jobs queued or running (gearmand's TOTAL). */
+  /** Jobs queued or running (gearmand's TOTAL column). */
   queued: number;
+  /** Jobs a worker is running. */
   running: number;
   /** Connections that registered the task. */
   workers: number;
 }
 
-/** One row of `workers`. */
+/** One row of `workers`: one connection of the server (clients and admin connections too). */
 export interface WorkerRow {
+  /** The server's file descriptor of the connection, as printed. */
   fileDescriptor: string;
+  /** The peer address, as printed. */
   ip: string;
-  /** The client id, `-` when unset. */
+  /** The client id as the server prints it: `-` when unset; may contain spaces. */
   clientId: string;
+  /** Registered functions, most recently registered first (gearmand's order). */
   tasks: string[];
 }
 
 /** One row of `show jobs` (gearmand 1.1's columns). */
 export interface JobRow {
+  /** The job handle. */
   handle: string;
-  /** Times the job was re-queued. */
+  /** Times the job was re-queued (worker lost, timeout). */
   retries: number;
-  /** 1 once cancelled or abandoned by its foreground client. */
+  /** 1 once cancelled or abandoned by its foreground client, else 0. */
   ignored: number;
-  /** 1 for background jobs. */
+  /** 1 for background jobs (they go through the queue store), 0 for foreground ones. */
   queued: number;
 }
 
 /**
- * Checks one word of an admin command line: gearmand splits lines on spaces and reads at most
- * 5 words, so a word with whitespace or a line break would change the command.
+ * Longest admin line gearmand reads, newline included (protocol.md §1.2: a longer line closes the
+ * connection).
+ */
+export const MAX_ADMIN_LINE_BYTES = 8192;
+
+/** ASCII whitespace and NUL: gearmand splits admin lines on spaces and ends them at `\n`. */
+const UNSAFE_WORD = /[\0\t\n\v\f\r ]/;
+
+/**
+ * Checks one argument of an admin command line (a task name, a job handle): a space would split it
+ * into two words, a line break would end the command and start another one, a NUL would make the
+ * server read a binary packet.
  *
- * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) naming the argument
+ * @param value - the argument
+ * @param name - what it is, for the message (`'task'`, `'handle'`)
+ * @returns `value`
+ * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) for a non-string, an empty string, or
+ * one with whitespace or NUL
  * @internal
  */
 export function checkAdminWord(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new GearmanError(`${name} must be a non-empty string, got ${JSON.stringify(value)}`, { code: 'INVALID_ARGUMENT' });
+    throw new GearmanError(`${name} must be a non-empty string, got ${describe(value)}`, { code: 'INVALID_ARGUMENT' });
   }
-  if (/[\s\0]/.test(value)) {
-    throw new GearmanError(`${name} ${JSON.stringify(value)} contains whitespace or NUL, which the admin text protocol cannot carry`, { code: 'INVALID_ARGUMENT' });
+  if (UNSAFE_WORD.test(value)) {
+    throw new GearmanError(
+      `${name} ${JSON.stringify(value)} contains whitespace, a line break or NUL, which the admin text protocol cannot carry`,
+      { code: 'INVALID_ARGUMENT' },
+    );
   }
-  if (value.length > 4000) throw new GearmanError(`${name} is ${value.length} characters; gearmand reads admin lines of at most 8 KiB`, { code: 'INVALID_ARGUMENT' });
   return value;
 }
 
-/** An admin command line, `\r\n`-terminated as `gearadmin` sends it. @internal */
-export function adminLine(...words: string[]): string {
-  return words.join(' ') + '\r\n';
+/**
+ * Checks an integer argument of an admin command (`maxqueue`'s size).
+ *
+ * @returns `value` as decimal text
+ * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) for anything but a safe integer
+ * @internal
+ */
+export function checkAdminInteger(value: unknown, name: string): string {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new GearmanError(`${name} must be an integer, got ${describe(value)}`, { code: 'INVALID_ARGUMENT' });
+  }
+  return String(value);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : typeof value;
 }
 
 /**
- * Parses an `ERR <code> <text>` line.
+ * Builds an admin command line, `\r\n`-terminated as `gearadmin` sends it (with a bare `\n`,
+ * gearmand 1.1 drops the last character of some arguments: protocol.md §3.1).
  *
+ * @param words - the command and its arguments, already checked with {@link checkAdminWord}
+ * @returns the line
+ * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) if the line is longer than
+ * {@link MAX_ADMIN_LINE_BYTES}
+ * @internal
+ */
+export function adminLine(...words: string[]): string {
+  const line = words.join(' ') + '\r\n';
+  const bytes = Buffer.byteLength(line);
+  if (bytes > MAX_ADMIN_LINE_BYTES) {
+    throw new GearmanError(`admin command '${words[0]}' would be ${bytes} bytes; gearmand reads lines of at most ${MAX_ADMIN_LINE_BYTES}`, {
+      code: 'INVALID_ARGUMENT',
+    });
+  }
+  return line;
+}
+
+/** `ERR`, a code, optionally one `+`-encoded text word (gearmand), optionally a trailing space (Perl). */
+const STRICT_ERR = /^ERR ([^\s]+)(?: ([^\s]*))?$/;
+
+/**
+ * Tells whether a line is an `ERR` answer.
+ *
+ * One-line commands are never answered with a line starting `ERR ` unless it is an error. In a
+ * listing only the first line can be one, and a listing row could start with `ERR ` too (a unique
+ * such as `ERR X`), so there the strict shape of gearmand's and the Perl server's error lines is
+ * required: a code and at most one `+`-encoded word, no tab.
+ *
+ * @param line - the line, without its line ending
+ * @param strict - the line is the first line of a listing
+ */
+export function isErrLine(line: string, strict = false): boolean {
+  if (strict) return STRICT_ERR.test(line);
+  return line === 'ERR' || line.startsWith('ERR ');
+}
+
+/**
+ * Parses an `ERR <code> <text>` line into a {@link ServerError} (`serverCode`, and `serverText`
+ * with gearmand's `+` for space undone).
+ *
+ * @example
+ * ```ts
+ * parseErrLine('ERR UNKNOWN_COMMAND Unknown+server+commandshutdown', 'localhost:4730');
+ * // ServerError { serverCode: 'UNKNOWN_COMMAND', serverText: 'Unknown server commandshutdown' }
+ * ```
+ *
+ * @param line - the line, without its line ending
+ * @param where - prefix of the message (host:port and the command)
  * @returns the error, or `undefined` if the line is not an error line
  */
 export function parseErrLine(line: string, where: string): ServerError | undefined {
-  if (line !== 'ERR' && !line.startsWith('ERR ')) return undefined;
+  if (!isErrLine(line)) return undefined;
   const rest = line.slice(4);
   const space = rest.indexOf(' ');
   const code = space === -1 ? rest : rest.slice(0, space);
-  const text = space === -1 ? '' : rest.slice(space + 1).replace(/\+/g, ' ');
+  const text = space === -1 ? '' : rest.slice(space + 1).replace(/\+/g, ' ').trimEnd();
   return new ServerError(`${where}: server answered ERR ${code}${text ? ': ' + text : ''}`, code, text);
 }
 
 function integer(field: string, what: string, line: string): number {
-  if (!/^-?\d+$/.test(field)) throw new ProtocolError(`${what}: expected an integer, got ${JSON.stringify(field)} in line ${JSON.stringify(line)}`);
+  if (!/^-?\d+$/.test(field)) {
+    throw new ProtocolError(`${what}: expected an integer, got ${JSON.stringify(field)} in line ${JSON.stringify(line)}`);
+  }
   return Number(field);
 }
 
+function tabFields(line: string, what: string, count: number): string[] {
+  const fields = line.split('\t');
+  if (fields.length !== count) {
+    throw new ProtocolError(`${what}: expected ${count} tab-separated fields, got ${fields.length} in ${JSON.stringify(line)}`);
+  }
+  return fields;
+}
+
 /**
- * Parses the lines of `status`.
- * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields with numbers
+ * Parses the lines of `status` (`TASK\tTOTAL\tRUNNING\tWORKERS`).
+ *
+ * @example
+ * ```ts
+ * parseStatus(['resize\t3\t0\t1']); // [{ task: 'resize', queued: 3, running: 0, workers: 1 }]
+ * ```
+ *
+ * @param lines - the listing without its `.` line
+ * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields ending in 3 integers
  */
-export function parseStatus(lines: string[]): StatusRow[] {
+export function parseStatus(lines: readonly string[]): StatusRow[] {
   return lines.map((line) => {
-    const f = line.split('\t');
-    if (f.length !== 4) throw new ProtocolError(`status: expected 4 tab-separated fields, got ${f.length} in ${JSON.stringify(line)}`);
+    const f = tabFields(line, 'status', 4);
     return { task: f[0]!, queued: integer(f[1]!, 'status', line), running: integer(f[2]!, 'status', line), workers: integer(f[3]!, 'status', line) };
   });
 }
 
 /**
- * Parses the lines of `workers`: `FD IP CLIENT_ID : TASK TASK…`. A client id may contain spaces,
- * so the separator is the last ` :` that ends the line or is followed by a space.
- * @throws {@link ProtocolError} for a malformed line
+ * Parses the lines of `workers`: `FD IP CLIENT_ID : TASK TASK…`.
+ *
+ * The client id is printed unescaped, so it may contain spaces (or be empty: `FD IP  : …`). The
+ * separator taken is the last `:` that stands alone as a word, so an id like `a : b` parses; a task
+ * named `:` on a connection does not (the protocol cannot tell them apart).
+ *
+ * @example
+ * ```ts
+ * parseWorkers(['38 127.0.0.1 worker 1 : email resize', '39 127.0.0.1 - :']);
+ * // [{ fileDescriptor: '38', ip: '127.0.0.1', clientId: 'worker 1', tasks: ['email', 'resize'] },
+ * //  { fileDescriptor: '39', ip: '127.0.0.1', clientId: '-', tasks: [] }]
+ * ```
+ *
+ * @param lines - the listing without its `.` line
+ * @throws {@link ProtocolError} for a line without the fields or the ` : ` separator
  */
-export function parseWorkers(lines: string[]): WorkerRow[] {
+export function parseWorkers(lines: readonly string[]): WorkerRow[] {
   return lines.map((line) => {
     const first = line.indexOf(' ');
     const second = first === -1 ? -1 : line.indexOf(' ', first + 1);
     if (first <= 0 || second === -1) throw new ProtocolError(`workers: malformed line ${JSON.stringify(line)}`);
     const rest = line.slice(second + 1);
+    // The separator is a ':' word: after a space or at the start (gearmand prints an empty client
+    // id as 'FD IP  : …'; 'FD IP : …' is read the same way), and before a space or the end.
     let sep = -1;
     for (let i = rest.length - 1; i >= 0; i--) {
       if (rest[i] === ':' && (i === 0 || rest[i - 1] === ' ') && (i === rest.length - 1 || rest[i + 1] === ' ')) {
@@ -120,18 +239,38 @@ export function parseWorkers(lines: string[]): WorkerRow[] {
 }
 
 /**
- * Parses the lines of `show jobs`.
- * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields with numbers
+ * Parses the lines of `show jobs` (`HANDLE\tRETRIES\tIGNORED\tQUEUED`, gearmand 1.1).
+ *
+ * @example
+ * ```ts
+ * parseJobs(['H:vm:4\t0\t1\t0']); // [{ handle: 'H:vm:4', retries: 0, ignored: 1, queued: 0 }]
+ * ```
+ *
+ * @param lines - the listing without its `.` line
+ * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields ending in 3 integers
  */
-export function parseJobs(lines: string[]): JobRow[] {
+export function parseJobs(lines: readonly string[]): JobRow[] {
   return lines.map((line) => {
-    const f = line.split('\t');
-    if (f.length !== 4) throw new ProtocolError(`show jobs: expected 4 tab-separated fields, got ${f.length} in ${JSON.stringify(line)}`);
+    const f = tabFields(line, 'show jobs', 4);
     return { handle: f[0]!, retries: integer(f[1]!, 'show jobs', line), ignored: integer(f[2]!, 'show jobs', line), queued: integer(f[3]!, 'show jobs', line) };
   });
 }
 
-/** Strips gearmand's `OK ` prefix from a one-line answer. */
+/**
+ * Parses the lines of `show unique jobs`: one unique per job, `''` for a job submitted without one
+ * (gearmand prints an empty line).
+ *
+ * @param lines - the listing without its `.` line
+ * @returns a copy of `lines`
+ */
+export function parseUniqueJobs(lines: readonly string[]): string[] {
+  return [...lines];
+}
+
+/**
+ * Strips gearmand's `OK ` prefix from a one-line answer (`OK 1.1.20+ds` → `1.1.20+ds`); a line
+ * without it (the Perl server's `v1.130.1`) is returned as it is.
+ */
 export function stripOk(line: string): string {
   return line === 'OK' ? '' : line.startsWith('OK ') ? line.slice(3) : line;
 }
