@@ -44,6 +44,11 @@ export interface PacketDecoderOptions {
    * @default 1048576
    */
   maxLineLength?: number;
+  /**
+   * Where the bytes come from (a connection's `host:port`): error messages start with it.
+   * @default none
+   */
+  label?: string;
 }
 
 /** Payloads shorter than this are copied out of the socket chunk so they do not pin it. */
@@ -65,6 +70,7 @@ export class PacketDecoder {
   private readonly maxPacketSize: number;
   private readonly allowText: boolean;
   private readonly maxLineLength: number;
+  private readonly prefix: string;
   /** Unread chunks; the first one starts at the next unread byte. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -72,6 +78,12 @@ export class PacketDecoder {
   private consumed = 0;
   private failure: ProtocolError | undefined;
   private readonly scratch = Buffer.allocUnsafe(HEADER_SIZE);
+  /** Length of the packet at the head of `pending` once its header is validated, else 0: until
+   * that many bytes are buffered a push has nothing to decode. */
+  private awaiting = 0;
+  /** Pending chunks (and their bytes) already searched for the newline of the line at the head. */
+  private lineScanChunks = 0;
+  private lineScanBytes = 0;
 
   /**
    * @param sink - receives each packet and line
@@ -85,6 +97,7 @@ export class PacketDecoder {
     this.maxPacketSize = options.maxPacketSize ?? 256 * 1024 * 1024;
     this.allowText = options.allowText ?? false;
     this.maxLineLength = options.maxLineLength ?? 1024 * 1024;
+    this.prefix = options.label === undefined ? '' : `${options.label}: `;
   }
 
   /** Bytes received but not yet decoded (a partial packet or line). */
@@ -114,23 +127,30 @@ export class PacketDecoder {
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    // A large packet arriving in many chunks: nothing to do until all of it is here.
+    if (this.pendingBytes < this.awaiting) return;
     this.drainPending();
   }
 
   /**
    * Declares the end of the stream.
    *
-   * @throws {@link ProtocolError} if a partial packet or line was left undecoded
+   * @throws {@link ProtocolError} if a partial packet or line was left undecoded; the decoder then
+   * refuses further input (until {@link reset})
    */
   end(): void {
     if (this.failure !== undefined || this.pendingBytes === 0) return;
-    const head = this.peek(Math.min(this.pendingBytes, ERROR_BYTES));
+    const buffered = this.pendingBytes;
+    // A copy: peek() may return the reused header scratch buffer.
+    const head = Buffer.from(this.peek(Math.min(buffered, ERROR_BYTES)));
     const at = this.consumed;
-    this.reset();
-    throw new ProtocolError(
-      `stream ended inside a packet: ${head.length === this.pendingBytes ? head.length : 'more than ' + head.length} byte(s) of an incomplete packet at offset ${at}`,
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.failure = new ProtocolError(
+      `${this.prefix}stream ended inside a packet: ${head.length === buffered ? head.length : 'more than ' + head.length} byte(s) of an incomplete packet at offset ${at}`,
       { bytes: head, offset: at },
     );
+    throw this.failure;
   }
 
   /** Forgets everything buffered and any failure (for a reconnect). */
@@ -139,20 +159,22 @@ export class PacketDecoder {
     this.pendingBytes = 0;
     this.consumed = 0;
     this.failure = undefined;
+    this.awaiting = 0;
+    this.lineScanChunks = 0;
+    this.lineScanBytes = 0;
   }
 
   /** Fast path: decode straight out of one chunk; keep only the unread tail. */
   private parseChunk(buf: Buffer): void {
     const end = buf.length;
     let off = 0;
+    this.awaiting = 0;
     try {
       while (off < end) {
         if (buf[off] !== 0 && this.allowText) {
           const nl = buf.indexOf(10, off);
-          if (nl === -1) {
-            this.checkLineLength(end - off, buf, off);
-            break;
-          }
+          this.checkLineLength((nl === -1 ? end : nl) - off, buf, off);
+          if (nl === -1) break;
           const start = off;
           off = nl + 1;
           this.consumed += off - start;
@@ -166,7 +188,10 @@ export class PacketDecoder {
         }
         const size = this.checkHeader(buf, off);
         const total = HEADER_SIZE + size;
-        if (end - off < total) break;
+        if (end - off < total) {
+          this.awaiting = total;
+          break;
+        }
         const type = buf.readUInt32BE(off + 4);
         const start = off;
         off += total;
@@ -188,6 +213,8 @@ export class PacketDecoder {
         const only = this.pending[0]!;
         this.pending = [];
         this.pendingBytes = 0;
+        this.lineScanChunks = 0;
+        this.lineScanBytes = 0;
         this.parseChunk(only);
         return;
       }
@@ -206,7 +233,11 @@ export class PacketDecoder {
       const header = this.peek(HEADER_SIZE);
       const size = this.checkHeader(header, 0);
       const total = HEADER_SIZE + size;
-      if (this.pendingBytes < total) return;
+      if (this.pendingBytes < total) {
+        this.awaiting = total;
+        return;
+      }
+      this.awaiting = 0;
       const type = header.readUInt32BE(4);
       const start = this.consumed;
       if (first.length >= total) {
@@ -222,10 +253,15 @@ export class PacketDecoder {
 
   /** Decodes one line spanning chunks; false if its newline has not arrived. */
   private drainLine(): boolean {
-    let len = 0;
-    for (const chunk of this.pending) {
+    // Chunks searched by an earlier push hold no newline: search only the new ones, so a long
+    // line arriving in many small chunks costs linear time.
+    const pending = this.pending;
+    let len = this.lineScanBytes;
+    for (let i = this.lineScanChunks; i < pending.length; i++) {
+      const chunk = pending[i]!;
       const nl = chunk.indexOf(10);
       if (nl !== -1) {
+        if (len + nl > this.maxLineLength) this.checkLineLength(len + nl, this.peek(Math.min(this.pendingBytes, ERROR_BYTES)), 0);
         const line = this.take(len + nl + 1);
         const stop = line.length >= 2 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
         this.emitLine(line.toString('utf8', 0, stop));
@@ -233,6 +269,8 @@ export class PacketDecoder {
       }
       len += chunk.length;
     }
+    this.lineScanChunks = pending.length;
+    this.lineScanBytes = len;
     const head = this.peek(Math.min(this.pendingBytes, ERROR_BYTES));
     this.checkLineLength(this.pendingBytes, head, 0);
     return false;
@@ -243,9 +281,10 @@ export class PacketDecoder {
     this.sink.onText(line);
   }
 
+  /** `length`: bytes of the line before its `\n` (all buffered bytes if none arrived yet). */
   private checkLineLength(length: number, buf: Buffer, off: number): void {
     if (length > this.maxLineLength) {
-      this.fail(`text line longer than ${this.maxLineLength} bytes with no newline`, buf, off, this.consumed);
+      this.fail(`text line longer than maxLineLength ${this.maxLineLength} bytes`, buf, off, this.consumed);
     }
   }
 
@@ -277,7 +316,7 @@ export class PacketDecoder {
 
   private fail(message: string, buf: Buffer, off: number, streamOffset: number): never {
     const bytes = Buffer.from(buf.subarray(off, Math.min(buf.length, off + ERROR_BYTES)));
-    this.failure = new ProtocolError(`${message} at offset ${streamOffset}`, { bytes, offset: streamOffset });
+    this.failure = new ProtocolError(`${this.prefix}${message} at offset ${streamOffset}`, { bytes, offset: streamOffset });
     throw this.failure;
   }
 
@@ -334,6 +373,8 @@ export class PacketDecoder {
   private consume(n: number): void {
     this.pendingBytes -= n;
     this.consumed += n;
+    this.lineScanChunks = 0;
+    this.lineScanBytes = 0;
     while (n > 0) {
       const first = this.pending[0]!;
       if (first.length <= n) {
@@ -349,17 +390,25 @@ export class PacketDecoder {
   /** Copies out and consumes the first `n` pending bytes. */
   private take(n: number): Buffer {
     const out = Buffer.allocUnsafe(n);
+    const pending = this.pending;
     let filled = 0;
+    let used = 0;
     while (filled < n) {
-      const first = this.pending[0]!;
-      const k = Math.min(first.length, n - filled);
-      first.copy(out, filled, 0, k);
+      const chunk = pending[used]!;
+      const k = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, k);
       filled += k;
-      if (k === first.length) this.pending.shift();
-      else this.pending[0] = first.subarray(k);
+      if (k === chunk.length) used++;
+      else pending[used] = chunk.subarray(k);
     }
+    // One splice, not a shift per chunk: a packet that arrived in many chunks stays linear.
+    if (used === 1) pending.shift();
+    else if (used === pending.length) pending.length = 0;
+    else if (used > 1) pending.splice(0, used);
     this.pendingBytes -= n;
     this.consumed += n;
+    this.lineScanChunks = 0;
+    this.lineScanBytes = 0;
     return out;
   }
 }
