@@ -334,8 +334,10 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   private checkAttempts(request: GearmanJobRequest): void {
     if (request.connectionAttempts >= request.maxConnectionAttempts) {
+      const last = request.error;
       throw new ExceededConnectionAttempts(
-        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending`,
+        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending${last === undefined ? '' : `; last attempt: ${last.message}`}`,
+        last === undefined ? {} : { cause: last },
       );
     }
   }
@@ -349,40 +351,45 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
       request.job.unique = this.generateUnique();
     }
     request.job.connection = connection;
+    // A new submission: the old handle (if any) means nothing now. A request lost after it got a
+    // handle keeps it, which tells the accept phase not to re-send it by itself.
+    request.job.handle = null;
     request.connectionAttempts++;
     request.timedOut = false;
     (connection.handler as ClientCommandHandler).sendJobRequest(request as PreparedRequest);
   }
 
   /**
-   * Sends every `JOB_UNKNOWN` request. Returns undefined when all went out on live connections, or
-   * a promise when some needed a connect first.
+   * Sends every `JOB_UNKNOWN` request (with `lostOnly`, only those lost before the server accepted
+   * them: a request lost after JOB_CREATED may have run, and is re-sent only when the caller asks
+   * again). Returns undefined when all went out on live connections, or a promise when some
+   * needed a connect first.
    * @internal
    */
-  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[]): Promise<void> | undefined {
+  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false): Promise<void> | undefined {
     if (!Array.isArray(requests)) {
-      if (requests.state !== JOB_UNKNOWN) return undefined;
+      if (!needsSend(requests, lostOnly)) return undefined;
       this.checkAttempts(requests);
       const connection = this.connectedFor(requests);
-      if (connection === undefined) return this.sendUnknownFrom([requests], 0);
+      if (connection === undefined) return this.sendUnknownFrom([requests], 0, lostOnly);
       this.sendOn(connection, requests);
       return undefined;
     }
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i]!;
-      if (request.state !== JOB_UNKNOWN) continue;
+      if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request);
-      if (connection === undefined) return this.sendUnknownFrom(requests, i);
+      if (connection === undefined) return this.sendUnknownFrom(requests, i, lostOnly);
       this.sendOn(connection, request);
     }
     return undefined;
   }
 
-  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number): Promise<void> {
+  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number, lostOnly: boolean): Promise<void> {
     for (let i = from; i < requests.length; i++) {
       const request = requests[i]!;
-      if (request.state !== JOB_UNKNOWN) continue;
+      if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
       this.sendOn(connection, request);
@@ -547,12 +554,15 @@ class ClientWait extends PollLoop {
     return this.deadline < 0 ? null : Math.max(0, (this.deadline - Date.now()) / 1000);
   }
 
-  /** Sends the `JOB_UNKNOWN` requests, then waits for them to be accepted. */
-  sendAndAccept(): void {
+  /**
+   * Sends the `JOB_UNKNOWN` requests, then waits for them to be accepted. `lostOnly`: a re-send
+   * during the wait, of the requests lost before they were accepted.
+   */
+  sendAndAccept(lostOnly = false): void {
     this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
     let sending: Promise<void> | undefined;
     try {
-      sending = this.client.sendUnknown(this.requests);
+      sending = this.client.sendUnknown(this.requests, lostOnly);
     } catch (err) {
       this.fail(err);
       return;
@@ -590,8 +600,9 @@ class ClientWait extends PollLoop {
     // Requests settle roughly in order, so the cursor makes a whole wait O(requests).
     if (phase === ACCEPT) {
       for (let i = this.cursor; i < n; i++) {
-        const state = (many ? list[i]! : list).state;
-        if (state === JOB_UNKNOWN) {
+        const request = many ? list[i]! : list;
+        const state = request.state;
+        if (state === JOB_UNKNOWN && request.job.handle === null) {
           this.flags |= RESEND;
           return false;
         }
@@ -623,7 +634,7 @@ class ClientWait extends PollLoop {
     const phase = this.flags & PHASE;
     if (phase === ACCEPT) {
       if (this.flags & RESEND) {
-        this.sendAndAccept();
+        this.sendAndAccept(true);
         return;
       }
       for (let i = 0; i < n; i++) {
@@ -672,6 +683,11 @@ class StatusWait extends ClientWait {
     const list = this.requests as GearmanJobRequest[];
     for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
   }
+}
+
+/** Whether the accept phase sends `request` (see {@link GearmanClient.sendUnknown}). */
+function needsSend(request: GearmanJobRequest, lostOnly: boolean): boolean {
+  return request.state === JOB_UNKNOWN && (!lostOnly || request.job.handle === null);
 }
 
 function checkRequests(requests: unknown, where: string): asserts requests is GearmanJobRequest[] {

@@ -121,6 +121,7 @@ export class GearmanConnection implements PacketSink {
     this.keepAlive = options.keepAlive ?? true;
     this.createSocket = options.createSocket;
     this.decoder = new PacketDecoder(this, {
+      label: this.address,
       magic: MAGIC_RES,
       maxPacketSize: options.maxPacketSize ?? 256 * 1024 * 1024,
       allowText: options.allowText ?? false,
