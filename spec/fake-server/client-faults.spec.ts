@@ -369,3 +369,34 @@ describe('client: answers split across reads', () => {
     expect(String(r.result)).toBe('done');
   });
 });
+
+describe('client: the accept phase re-sends only what was lost before it was accepted', () => {
+  it('a request lost after JOB_CREATED is not re-sent by the same call; one lost while pending is', async () => {
+    // Connection 0 accepts the first submission, then dies before answering the second.
+    const { server, client } = await start(
+      clientScript((conn, n, handle) => {
+        if (conn.index === 0) {
+          if (n === 0) conn.send(res('JOB_CREATED', handle));
+          else conn.close();
+        } else conn.send(res('JOB_CREATED', handle));
+      }),
+    );
+    const accepted = request('task', 'first', { maxRetries: 1 });
+    const pending = request('task', 'second', { maxRetries: 1 });
+    await client.submitMultipleRequests([accepted, pending], { waitUntilComplete: false, pollTimeout: 5 });
+    // The one lost while pending was re-sent on a new connection and accepted there.
+    expect(pending.state).toBe(JOB_CREATED);
+    expect(pending.connectionAttempts).toBe(2);
+    // The one that had been accepted may have run: it stays lost, for the caller to decide.
+    expect(accepted.state).toBe(JOB_UNKNOWN);
+    expect(accepted.connectionAttempts).toBe(1);
+    expect(accepted.job.handle).toBe('H:fake:1');
+    expect(server.connections).toHaveLength(2);
+    expect(server.connections[1]!.received.filter(isSubmit)).toHaveLength(1);
+    // Asked again, it is sent again.
+    await client.submitMultipleRequests([accepted], { waitUntilComplete: false, pollTimeout: 5 });
+    expect(accepted.state).toBe(JOB_CREATED);
+    expect(accepted.connectionAttempts).toBe(2);
+  });
+});
+
