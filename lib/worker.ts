@@ -98,6 +98,9 @@ function describeError(error: unknown): string {
 
 /** How long the end of `work()` waits for queued bytes to reach the kernel before closing. */
 const DRAIN_TIMEOUT_MS = 1000;
+/** A connection that stayed up this long, or got a packet from its server, resets the back-off. */
+const STABLE_CONNECTION_MS = 5000;
+const PROVEN = -1;
 
 /**
  * A Gearman worker: python-gearman's `GearmanWorker`.
@@ -149,6 +152,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private stopWaiter: (() => void) | undefined;
   private readonly reconnectTimers = new Map<GearmanConnection, NodeJS.Timeout>();
   private readonly reconnectAttempts = new Map<GearmanConnection, number>();
+  /** When each connection last connected, to tell a stable connection from a flapping one. */
+  private readonly connectedAt = new Map<GearmanConnection, number>();
   /** What the work loop watches, so a stop request wakes it. */
   private readonly stopSignal = { waiters: undefined as unknown };
 
@@ -408,7 +413,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private connectWorker(connection: GearmanConnection): void {
     this.establishConnection(connection).then(
       () => {
-        this.reconnectAttempts.delete(connection);
+        // The back-off is reset only once the connection proved stable (see scheduleReconnect):
+        // a server that accepts and closes at once must not be re-dialled at full speed.
+        this.connectedAt.set(connection, Date.now());
         // Connected after work() ended: not wanted any more.
         if (!this.working) this.disconnect(connection);
       },
@@ -423,6 +430,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   private scheduleReconnect(connection: GearmanConnection): void {
     if (!this.working || this.stopping || this.reconnectTimers.has(connection)) return;
+    const since = this.connectedAt.get(connection);
+    this.connectedAt.delete(connection);
+    if (since !== undefined && (since === PROVEN || Date.now() - since >= STABLE_CONNECTION_MS)) this.reconnectAttempts.delete(connection);
     const attempt = this.reconnectAttempts.get(connection) ?? 0;
     let delay: number | null;
     try {
@@ -460,6 +470,16 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     }
     this.reconnectTimers.clear();
     this.reconnectAttempts.clear();
+    this.connectedAt.clear();
+  }
+
+  /**
+   * Bytes from a server: the connection works, so losing it later restarts the back-off at 0.
+   * @internal
+   */
+  override handleRead(connection: GearmanConnection, chunk: Buffer): void {
+    if (this.connectedAt.has(connection)) this.connectedAt.set(connection, PROVEN);
+    super.handleRead(connection, chunk);
   }
 
   /** @internal */
