@@ -567,13 +567,13 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   }
 
   /** @internal */
-  handleText(connection: GearmanConnection, line: string): void {
-    const handler = connection.handler as (H & { recvTextCommand?(line: string): void }) | undefined;
+  handleText(connection: GearmanConnection, line: string, crlf: boolean): void {
+    const handler = connection.handler as (H & { recvTextCommand?(line: string, crlf: boolean): void }) | undefined;
     if (handler === undefined) return;
     if (handler.recvTextCommand === undefined) {
       throw new GearmanError(`${connection.address}: ${handler.constructor.name} received a text line, which it does not handle`, { code: 'UNKNOWN_COMMAND' });
     }
-    handler.recvTextCommand(line);
+    handler.recvTextCommand(line, crlf);
   }
 
   /**

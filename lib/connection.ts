@@ -20,7 +20,7 @@ export interface ConnectionEvents {
   /** A packet was decoded. */
   handlePacket(connection: GearmanConnection, type: number, args: PacketArgs): void;
   /** An admin text line was decoded. */
-  handleText(connection: GearmanConnection, line: string): void;
+  handleText(connection: GearmanConnection, line: string, crlf: boolean): void;
   /** The socket closed or failed after it was connected. */
   handleError(connection: GearmanConnection, error: GearmanError): void;
 }
@@ -304,8 +304,8 @@ export class GearmanConnection implements PacketSink {
   }
 
   /** @internal decoder sink */
-  onText(line: string): void {
-    this.events?.handleText(this, line);
+  onText(line: string, crlf: boolean): void {
+    this.events?.handleText(this, line, crlf);
   }
 
   /**

@@ -19,7 +19,11 @@ export interface PacketSink {
   /** One binary packet. */
   onPacket(type: number, args: PacketArgs): void;
   /** One admin text line, without its `\n` or `\r\n`. Only called when text is allowed. */
-  onText?(line: string): void;
+  /**
+   * One admin text line, without its line ending; `crlf` tells whether it ended in `\r\n`
+   * (gearmand ends `ERR` and `OK` answers so, listing rows with a bare `\n`).
+   */
+  onText?(line: string, crlf: boolean): void;
 }
 
 /** Options of a {@link PacketDecoder}. */
@@ -178,7 +182,8 @@ export class PacketDecoder {
           const start = off;
           off = nl + 1;
           this.consumed += off - start;
-          this.emitLine(buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
+          const crlf = nl > start && buf[nl - 1] === 13;
+          this.emitLine(buf.toString('utf8', start, crlf ? nl - 1 : nl), crlf);
           continue;
         }
         if (end - off < HEADER_SIZE) {
@@ -263,8 +268,8 @@ export class PacketDecoder {
       if (nl !== -1) {
         if (len + nl > this.maxLineLength) this.checkLineLength(len + nl, this.peek(Math.min(this.pendingBytes, ERROR_BYTES)), 0);
         const line = this.take(len + nl + 1);
-        const stop = line.length >= 2 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
-        this.emitLine(line.toString('utf8', 0, stop));
+        const crlf = line.length >= 2 && line[line.length - 2] === 13;
+        this.emitLine(line.toString('utf8', 0, crlf ? line.length - 2 : line.length - 1), crlf);
         return true;
       }
       len += chunk.length;
@@ -276,9 +281,9 @@ export class PacketDecoder {
     return false;
   }
 
-  private emitLine(line: string): void {
+  private emitLine(line: string, crlf: boolean): void {
     if (this.sink.onText === undefined) return;
-    this.sink.onText(line);
+    this.sink.onText(line, crlf);
   }
 
   /** `length`: bytes of the line before its `\n` (all buffered bytes if none arrived yet). */

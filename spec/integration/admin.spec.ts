@@ -254,3 +254,23 @@ describe('GearmanAdminClient against gearmand, checked with gearadmin', () => {
     expect(await admin.getPid()).toBe(String(server.pid));
   });
 });
+
+describe('GearmanAdminClient: listing rows that look like errors', () => {
+  it('a first listing row starting with "ERR " is a row (gearmand ends ERR answers with \\r\\n, rows with \\n)', async () => {
+    const server = await startGearmand();
+    const client = new GearmanClient([server.host]);
+    const admin = new GearmanAdminClient([server.host]);
+    try {
+      const unique = 'ERR UNKNOWN_JOB x';
+      await client.submitJob('looks-like-an-error', 'x', { unique, background: true });
+      expect(await admin.getUniqueJobs()).toEqual([unique]);
+      // Still in step: the next answer is the next command's.
+      expect(await admin.getVersion()).toBe(server.version);
+    } finally {
+      admin.shutdown();
+      client.shutdown();
+      await server.stop();
+    }
+  });
+});
+
