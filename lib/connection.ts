@@ -13,7 +13,7 @@ import { MAGIC_RES } from './protocol/commands.js';
 import { ConnectionError, GearmanError } from './errors.js';
 import { DEFAULT_GEARMAN_PORT } from './hosts.js';
 
-/** What a connection reports to its owner (the {@link ConnectionManager}). @internal */
+/** What a connection reports to its owner (the {@link ConnectionManager}, which implements it). */
 export interface ConnectionEvents {
   /** Bytes arrived on the socket. */
   handleRead(connection: GearmanConnection, chunk: Buffer): void;

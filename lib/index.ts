@@ -51,7 +51,7 @@ export {
 export type { Priority, JobState } from './constants.js';
 export type { HostEntry, HostObject } from './hosts.js';
 export { GearmanConnection } from './connection.js';
-export type { GearmanConnectionOptions } from './connection.js';
+export type { GearmanConnectionOptions, ConnectionEvents } from './connection.js';
 export { ConnectionManager } from './connection-manager.js';
 export type { ConnectionManagerOptions, Logger, PollResult, PollOptions } from './connection-manager.js';
 export { CommandHandler } from './command-handler/command-handler.js';

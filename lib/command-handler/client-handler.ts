@@ -15,6 +15,7 @@ import { GearmanError, InvalidClientState, ServerError } from '../errors.js';
 import type { GearmanJobRequest, JobStatus } from '../job.js';
 import type { GearmanConnection } from '../connection.js';
 import type { ConnectionManager } from '../connection-manager.js';
+import type { GearmanClient } from '../client.js';
 
 const T = CommandType;
 const DECODE_FAILED = Symbol('decode failed');
@@ -41,13 +42,6 @@ class HandleGroup {
   }
 }
 
-/** What the owning client provides to its handlers. @internal */
-export interface ClientHandlerOwner extends ConnectionManager<ClientCommandHandler> {
-  /** Bumped whenever a connection loses requests, so waits rescan. */
-  lossEpoch: number;
-  /** Send OPTION_REQ exceptions on connect. */
-  exceptions: boolean;
-}
 
 /**
  * Submit command per (background, priority), python-gearman's `submit_cmd_for_background_priority`.
@@ -76,13 +70,13 @@ export interface PreparedRequest extends GearmanJobRequest {
 export class ClientCommandHandler extends CommandHandler {
   private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery>();
   private readonly handles = new Map<string, GearmanJobRequest | HandleGroup>();
-  declare readonly connectionManager: ClientHandlerOwner;
+  declare readonly connectionManager: GearmanClient;
 
   /**
    * @param connectionManager - the owning client
    * @param connection - the connection served
    */
-  constructor(connectionManager: ClientHandlerOwner, connection: GearmanConnection) {
+  constructor(connectionManager: GearmanClient, connection: GearmanConnection) {
     super(connectionManager as unknown as ConnectionManager, connection);
   }
 
@@ -104,12 +98,12 @@ export class ClientCommandHandler extends CommandHandler {
    *
    * @throws {@link InvalidClientState} if the request is not `JOB_UNKNOWN`
    */
-  sendJobRequest(request: PreparedRequest): void {
+  sendJobRequest(request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) {
       throw new InvalidClientState(`${this.connection.address}: cannot submit ${request}: it is ${request.state}, not ${JOB_UNKNOWN}`);
     }
     const job = request.job;
-    this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', request.encodedData!]);
+    this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', (request as PreparedRequest).encodedData!]);
     request.state = JOB_PENDING;
     request.error = undefined;
     this.replies.push(request);
