@@ -17,8 +17,9 @@ const failServer = () => pipes.forEach((s) => s.destroy());
 let first = true;
 const failOnce = () => first && ((first = false), failServer()); // the first job "brings the server down"
 const worker = new GearmanWorker(servers);
-worker.registerTask('task_name', (w, job) => (failOnce(), `${job.data} done`));
 worker.registerTask('other_task', (w, job) => (failOnce(), new Promise((r) => setTimeout(r, 2000, `${job.data} done`))));
+// Registered last, so gearmand hands it out first: the quick job is the one that fails the server.
+worker.registerTask('task_name', (w, job) => (failOnce(), `${job.data} done`));
 const working = worker.work();
 
 const gmClient = new GearmanClient([`127.0.0.1:${proxy.address().port}`]);
