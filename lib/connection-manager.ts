@@ -25,9 +25,13 @@ import type { PacketArgs } from './protocol/decoder.js';
 
 /** A console-like logger. */
 export interface Logger {
+  /** Connection losses, dropped duplicate answers: details for debugging. */
   debug(message: string, ...args: unknown[]): void;
+  /** Not used by the library; accepted so `console` fits. */
   info?(message: string, ...args: unknown[]): void;
+  /** Something was dropped or retried: a lost worker connection, a packet for an unknown handle. */
   warn(message: string, ...args: unknown[]): void;
+  /** A server error nothing claimed, a connection closed for a protocol error. */
   error(message: string, ...args: unknown[]): void;
 }
 

@@ -21,7 +21,7 @@ export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions } fro
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
 export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './admin-client.js';
 export { GearmanJob, GearmanJobRequest } from './job.js';
-export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus } from './job.js';
+export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus, JobDict } from './job.js';
 export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';
 export type { DataEncoderLike } from './encoders.js';
 export {

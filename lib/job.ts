@@ -49,7 +49,7 @@ export class GearmanJob {
   }
 
   /** @returns `{ task, jobHandle, unique, data }`, as python-gearman's `to_dict()` */
-  toDict(): { task: string; jobHandle: string | null; unique: string | null; data: unknown } {
+  toDict(): JobDict {
     return { task: this.task, jobHandle: this.handle, unique: this.unique, data: this.data };
   }
 
@@ -57,6 +57,18 @@ export class GearmanJob {
   toString(): string {
     return `<GearmanJob connection=${this.connection?.address ?? null} handle=${this.handle} task=${this.task} unique=${this.unique}>`;
   }
+}
+
+/** What {@link GearmanJob.toDict} returns (python-gearman's `to_dict()` keys, in camelCase). */
+export interface JobDict {
+  /** The task (function) name. */
+  task: string;
+  /** The job handle, or `null`. */
+  jobHandle: string | null;
+  /** The unique id, or `null`. */
+  unique: string | null;
+  /** The job data. */
+  data: unknown;
 }
 
 /** The last status seen for a request: from WORK_STATUS or STATUS_RES. */
