@@ -262,6 +262,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
     r.encodedData = encoded;
     r.encodedFrom = request.job.data;
+    r.validatedUnique = request.job.unique;
   }
 
   // ---------------------------------------------------------------------------------------------

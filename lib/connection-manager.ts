@@ -70,8 +70,11 @@ export interface PollOptions {
    * use this so a packet wakes only the calls it concerns.
    */
   watch?: Iterable<object>;
-  /** With `watch`: also wake on any activity of the polled connections. @default false */
-  wakeOnActivity?: boolean;
+  /**
+   * With `watch`: also wake on any activity of the polled connections; a function is asked at
+   * each read. @default false
+   */
+  wakeOnActivity?: boolean | (() => boolean);
 }
 
 /** An object poll loops can wait on: the manager keeps its waiting loops in `waiters`. @internal */
@@ -136,6 +139,11 @@ export abstract class PollLoop {
   /** The wait failed (ServerUnavailable, shutdown, or what `check` threw). */
   abstract fail(error: unknown): void;
 
+  /** Asked at each read of a polled connection (loops with `any` set): wake for it? */
+  wantsActivity(): boolean {
+    return true;
+  }
+
   /** A polled connection was readable (`errored` false) or failed (true) in this turn. */
   noteActivity(connection: GearmanConnection, errored: boolean): void {
     void connection;
@@ -158,6 +166,8 @@ class CallbackLoop extends PollLoop {
   resolve!: (timedOut: boolean) => void;
   reject!: (error: unknown) => void;
   readonly promise: Promise<boolean>;
+  /** See {@link PollOptions.wakeOnActivity}. */
+  activityFilter: (() => boolean) | undefined = undefined;
   /** Filled only for pollConnectionsOnce. */
   readable: Set<GearmanConnection> | undefined = undefined;
   errored: Set<GearmanConnection> | undefined = undefined;
@@ -180,6 +190,10 @@ class CallbackLoop extends PollLoop {
 
   fail(error: unknown): void {
     this.reject(error);
+  }
+
+  override wantsActivity(): boolean {
+    return this.activityFilter === undefined || this.activityFilter();
   }
 
   override noteActivity(connection: GearmanConnection, errored: boolean): void {
@@ -226,6 +240,12 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /** Loops that wake on any activity of their connections (not watch-based). */
   private readonly anyLoops = new Set<PollLoop>();
   private dirtyLoops: PollLoop[] = [];
+  /** Watch-mode loops to iterate at the end of the current read (or in a microtask). */
+  private watchDirty: PollLoop[] = [];
+  private watchDrainScheduled = false;
+  /** Inside handleRead: wakes are collected and run when the read is done. */
+  private dispatching = 0;
+  private readonly runWatchIterationsBound = (): void => this.runWatchIterations();
   private iterationScheduled = false;
   /** Reasons to keep the process alive besides running loops (a worker's `work()`). */
   private holds = 0;
@@ -341,7 +361,9 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     loop.connections = connections === this.connectionList ? null : new Set(connections);
     if (options?.watch !== undefined) {
       loop.watched = [...options.watch] as Waitable[];
-      loop.any = options.wakeOnActivity === true;
+      const wake = options.wakeOnActivity;
+      loop.any = wake === true || typeof wake === 'function';
+      if (typeof wake === 'function') loop.activityFilter = wake;
     }
     this.runLoop(loop, timeout);
     return loop.promise;
@@ -491,10 +513,34 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (io) loop.loopFlags |= LOOP_IO;
     if (loop.dirty || loop.done) return;
     loop.dirty = true;
-    this.dirtyLoops.push(loop);
-    if (!this.iterationScheduled) {
-      this.iterationScheduled = true;
-      setImmediate(this.runIterationsBound);
+    if (loop.any) {
+      // Loops with a user-visible callback: one iteration per turn of the event loop.
+      this.dirtyLoops.push(loop);
+      if (!this.iterationScheduled) {
+        this.iterationScheduled = true;
+        setImmediate(this.runIterationsBound);
+      }
+      return;
+    }
+    // Waits that watch objects: at the end of the read that woke them, or in a microtask when
+    // the wake did not come from a read.
+    this.watchDirty.push(loop);
+    if (this.dispatching === 0 && !this.watchDrainScheduled) {
+      this.watchDrainScheduled = true;
+      queueMicrotask(this.runWatchIterationsBound);
+    }
+  }
+
+  private runWatchIterations(): void {
+    this.watchDrainScheduled = false;
+    while (this.watchDirty.length !== 0) {
+      const list = this.watchDirty;
+      this.watchDirty = [];
+      for (let i = 0; i < list.length; i++) {
+        const loop = list[i]!;
+        if (loop.done || !loop.dirty) continue;
+        this.iterate(loop, (loop.loopFlags & LOOP_IO) !== 0);
+      }
     }
   }
 
@@ -546,21 +592,27 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @internal
    */
   handleRead(connection: GearmanConnection, chunk: Buffer): void {
+    this.dispatching++;
     try {
       connection.decode(chunk);
     } catch (err) {
       const error = toGearmanError(err, connection);
       this.logger.error(`${connection.address}: closing connection: ${error.message}`);
       this.handleError(connection, error);
-      return;
+    } finally {
+      this.dispatching--;
     }
-    if (this.anyLoops.size === 0) return;
-    for (const loop of this.anyLoops) {
-      if (loop.polls(connection)) {
-        loop.noteActivity(connection, false);
-        this.markDirty(loop, true);
+    if (this.anyLoops.size !== 0) {
+      for (const loop of this.anyLoops) {
+        if (loop.polls(connection) && loop.wantsActivity()) {
+          loop.noteActivity(connection, false);
+          this.markDirty(loop, true);
+        }
       }
     }
+    // Waits woken by what this read changed run now: their callbacks are internal, and resolving
+    // them here saves the client a second trip into JavaScript per read.
+    if (this.watchDirty.length !== 0) this.runWatchIterations();
   }
 
   /** @internal */
@@ -635,12 +687,12 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @throws {@link ProtocolError} if the arguments do not fit the packet
    * @internal
    */
-  sendCommand(handler: CommandHandler, type: number, args: readonly PacketArg[]): void {
+  sendCommand(handler: CommandHandler, type: number, args: readonly PacketArg[], validated = false): void {
     const connection = handler.connection;
     if (connection.handler !== handler) {
       throw new ConnectionError(`${connection.address}: connection lost`, connection.lastError === undefined ? {} : { cause: connection.lastError });
     }
-    connection.sendCommand(type, args);
+    connection.sendCommand(type, args, validated);
   }
 
   /**

@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { PacketDecoder, type PacketArgs, type PacketSink } from './protocol/decoder.js';
 import { PacketWriter, type PacketArg } from './protocol/encoder.js';
-import { MAGIC_RES } from './protocol/commands.js';
+import { MAGIC_REQ, MAGIC_RES } from './protocol/commands.js';
 import { ConnectionError, GearmanError } from './errors.js';
 import { DEFAULT_GEARMAN_PORT } from './hosts.js';
 
@@ -53,6 +53,9 @@ interface FlushQueue {
 // of packets queued by one callback and the continuations it resumes goes out in one write per
 // connection, without waiting for another turn of the event loop.
 const flushQueue: FlushQueue = { pending: [], scheduled: false };
+
+/** Queued bytes that are written at once rather than at the end of the callback. */
+const EARLY_FLUSH_BYTES = 16 * 1024;
 
 function runFlushes(): void {
   flushQueue.scheduled = false;
@@ -315,12 +318,17 @@ export class GearmanConnection implements PacketSink {
    * @throws {@link ProtocolError} if the arguments do not fit the packet (nothing is queued)
    * @throws {@link ConnectionError} if the connection is neither connected nor connecting
    */
-  sendCommand(type: number, args: readonly PacketArg[]): void {
+  sendCommand(type: number, args: readonly PacketArg[], validated = false): void {
     if (!this.connected && !this.connecting) {
       throw new ConnectionError(`${this.address}: cannot send, not connected`);
     }
-    this.writer.writePacket(type, args);
-    if (!this.flushScheduled && this.connected) this.scheduleFlush();
+    this.writer.writePacket(type, args, MAGIC_REQ, validated);
+    if (this.connected) {
+      // A large burst (thousands of submissions in one call) is written in slices as it is
+      // encoded, so the server starts on the first ones while the rest are still being encoded.
+      if (this.writer.length >= EARLY_FLUSH_BYTES) this.flush();
+      else if (!this.flushScheduled) this.scheduleFlush();
+    }
   }
 
   /**

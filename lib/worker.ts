@@ -319,7 +319,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
         try {
           keepGoing = await this.pollConnectionsUntilStopped(this.connectionList, callback, pollTimeout, {
             watch: [this.stopSignal],
-            wakeOnActivity: true,
+            // Without an afterPoll override an iteration per read would only cost time: the
+            // loop then wakes for stop requests, lost connections and the end of each cycle.
+            wakeOnActivity: this.afterPollOverridden,
           });
         } catch (err) {
           if (this.shutdownRequested && (err as GearmanError)?.code === 'SHUTDOWN') break;
@@ -345,6 +347,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       this.hold(false);
     }
   }
+
+  private readonly afterPollOverridden = (): boolean => this.afterPoll !== GearmanWorker.prototype.afterPoll;
 
   private workCallback(anyActivity: boolean): boolean {
     if (this.stopping) return false;

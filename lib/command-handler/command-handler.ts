@@ -85,8 +85,8 @@ export abstract class CommandHandler {
    * @throws {@link ProtocolError} if the arguments do not fit the packet (nothing is queued)
    * @throws {@link ConnectionError} if the connection is gone
    */
-  sendCommand(type: number, args: readonly PacketArg[] = []): void {
-    this.connectionManager.sendCommand(this, type, args);
+  sendCommand(type: number, args: readonly PacketArg[] = [], validated = false): void {
+    this.connectionManager.sendCommand(this, type, args, validated);
   }
 
   /**

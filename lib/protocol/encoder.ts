@@ -164,8 +164,9 @@ export class PacketWriter {
    *
    * @throws {@link ProtocolError} as {@link encodePacket}; nothing is appended then
    */
-  writePacket(type: number, args: readonly PacketArg[], magic: number = MAGIC_REQ): void {
-    validatePacket(type, args);
+  writePacket(type: number, args: readonly PacketArg[], magic: number = MAGIC_REQ, validated = false): void {
+    // `validated`: the caller already ran validatePacket on these exact arguments.
+    if (!validated) validatePacket(type, args);
     // Worst case 3 bytes per UTF-16 code unit; avoids a second pass over every string.
     let bound = HEADER_SIZE + args.length;
     for (let i = 0; i < args.length; i++) {
