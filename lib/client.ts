@@ -8,7 +8,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
-import { ClientCommandHandler, submitCommand, type PreparedRequest } from './command-handler/client-handler.js';
+import { ClientCommandHandler, submitCommand } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
@@ -240,14 +240,14 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
     const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
-    if (!unique) (request as PreparedRequest).generatedUnique = true;
+    if (!unique) request.generatedUnique = true;
     this.prepare(request);
     return request;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
   private prepare(request: GearmanJobRequest): void {
-    const r = request as PreparedRequest;
+    const r = request;
     if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
     if (r.encodedData !== undefined && r.encodedFrom === request.job.data) return;
     const encoded = this.dataEncoder.encode(request.job.data);
@@ -345,7 +345,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   private sendOn(connection: GearmanConnection, request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) return; // another wait sent it while this one connected
-    if (request.connectionAttempts > 0 && (request as PreparedRequest).generatedUnique) {
+    if (request.connectionAttempts > 0 && request.generatedUnique) {
       // A re-send gets a fresh unique: gearmand 1.1.20 attaches a submission to a queued job with
       // the same unique even when that job's client is gone, and then never runs it (the worker
       // gets NO_JOB), so re-sending with the old unique could wait forever.
@@ -357,7 +357,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     request.job.handle = null;
     request.connectionAttempts++;
     request.timedOut = false;
-    (connection.handler as ClientCommandHandler).sendJobRequest(request as PreparedRequest);
+    (connection.handler as ClientCommandHandler).sendJobRequest(request);
   }
 
   /**
