@@ -7,7 +7,7 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { ConnectionManager, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
+import { ConnectionManager, LOOP_DONE, LOOP_UNTRACKED, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
 import { ClientCommandHandler, submitCommand } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
@@ -496,12 +496,13 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   }
 }
 
+// ClientWait's bits of PollLoop.loopFlags (the manager's own bits are below 64).
 const ACCEPT = 0;
-const COMPLETE = 1;
-const STATUS = 2;
-const PHASE = 3;
-const RESEND = 4;
-const COMPLETE_AFTER = 8;
+const COMPLETE = 64;
+const STATUS = 128;
+const PHASE = 192;
+const RESEND = 256;
+const COMPLETE_AFTER = 512;
 
 /**
  * One client call waiting on its requests: the accept phase (send what is `JOB_UNKNOWN`, wait
@@ -511,8 +512,6 @@ const COMPLETE_AFTER = 8;
  * @internal
  */
 class ClientWait extends PollLoop {
-  /** Phase (ACCEPT, COMPLETE, STATUS) and the RESEND and COMPLETE_AFTER flags. */
-  flags: number;
   /** Requests before it are known to be done with the current phase. */
   cursor = 0;
   /** The client's lossEpoch when the cursor was last valid. */
@@ -532,10 +531,27 @@ class ClientWait extends PollLoop {
     pollTimeout: number | null,
   ) {
     super();
-    this.any = false;
-    this.watched = requests as unknown as Waitable | Waitable[];
-    this.flags = completeAfter ? COMPLETE_AFTER : 0;
+    // Not running yet; woken by its requests, not by reads (no ANY bit).
+    this.loopFlags = LOOP_DONE | LOOP_UNTRACKED | (completeAfter ? COMPLETE_AFTER : 0);
     this.deadline = pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+  }
+
+  /** Every connection of the client (python-gearman's waits poll them all). */
+  get connections(): null {
+    return null;
+  }
+
+  /** The requests: they wake this wait when they change. */
+  get watched(): Waitable | Waitable[] {
+    return this.requests as unknown as Waitable | Waitable[];
+  }
+
+  private get flags(): number {
+    return this.loopFlags;
+  }
+
+  private set flags(value: number) {
+    this.loopFlags = value;
   }
 
   /** The promise of the call; take it once, before starting. */

@@ -97,13 +97,16 @@ function onLoopTimeout(manager: ConnectionManager, loop: PollLoop): void {
  * @internal
  */
 export abstract class PollLoop {
-  /** Bit flags: DIRTY, DONE, ANY (one field: thousands of loops may wait at once). */
+  /**
+   * Bit flags: DIRTY, DONE, ANY, IO, UNTRACKED, COUNTED; bits from 64 up are the subclass's. One field:
+   * thousands of loops may wait at once.
+   */
   loopFlags = LOOP_DONE | LOOP_ANY;
   timer: NodeJS.Timeout | undefined = undefined;
   /** The polled connections; `null`: every connection of the manager, including later ones. */
-  connections: ReadonlySet<GearmanConnection> | null = null;
+  abstract readonly connections: ReadonlySet<GearmanConnection> | null;
   /** What it watches (see {@link PollOptions.watch}): one target or a list. */
-  watched: Waitable | readonly Waitable[] | undefined = undefined;
+  abstract readonly watched: Waitable | readonly Waitable[] | undefined;
 
   /** Marked for an iteration in this turn. */
   get dirty(): boolean {
@@ -156,13 +159,24 @@ export abstract class PollLoop {
 }
 
 const LOOP_DIRTY = 1;
-const LOOP_DONE = 2;
+/** Not running. @internal */
+export const LOOP_DONE = 2;
 const LOOP_ANY = 4;
 /** The pending iteration saw socket activity (a read or a failure), not only a `wake()`. */
 const LOOP_IO = 8;
+/**
+ * Not kept in the manager's set of loops (a client call: the requests it watches wake it, and
+ * shutdown() reaches it through them). Saves a set entry per call in flight.
+ * @internal
+ */
+export const LOOP_UNTRACKED = 16;
+/** An untracked loop that is counted in untrackedLoops (it got past its first check). */
+const LOOP_COUNTED = 32;
 
 /** A wait driven by a python-gearman style callback, settling a promise. */
 class CallbackLoop extends PollLoop {
+  connections: ReadonlySet<GearmanConnection> | null = null;
+  watched: Waitable | readonly Waitable[] | undefined = undefined;
   resolve!: (timedOut: boolean) => void;
   reject!: (error: unknown) => void;
   readonly promise: Promise<boolean>;
@@ -240,6 +254,10 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /** Loops that wake on any activity of their connections (not watch-based). */
   private readonly anyLoops = new Set<PollLoop>();
   private dirtyLoops: PollLoop[] = [];
+  /** Running loops with LOOP_UNTRACKED (counted, for keeping the process alive). */
+  private untrackedLoops = 0;
+  /** Set while shutdown() runs: a loop woken then fails with it. */
+  private shuttingDown: GearmanError | undefined = undefined;
   /** Watch-mode loops to iterate at the end of the current read (or in a microtask). */
   private watchDirty: PollLoop[] = [];
   private watchDrainScheduled = false;
@@ -433,9 +451,14 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       loop.finish(true);
       return;
     }
-    this.loops.add(loop);
-    if (loop.any) this.anyLoops.add(loop);
-    if (this.loops.size === 1) this.updateRef();
+    if (loop.loopFlags & LOOP_UNTRACKED) {
+      loop.loopFlags |= LOOP_COUNTED;
+      if (++this.untrackedLoops === 1) this.updateRef();
+    } else {
+      this.loops.add(loop);
+      if (loop.any) this.anyLoops.add(loop);
+      if (this.loops.size === 1) this.updateRef();
+    }
     // Beyond setTimeout's range (about 24.8 days) there is no practical limit.
     if (timeout !== null && timeout !== undefined && timeout * 1000 <= 2_147_483_647) {
       loop.timer = setTimeout(onLoopTimeout, Math.max(1, Math.round(timeout * 1000)), this, loop);
@@ -485,7 +508,10 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       if (isWaitableList(watched)) for (let i = 0; i < watched.length; i++) removeWaiter(watched[i]!, loop);
       else removeWaiter(watched, loop);
     }
-    if (this.loops.delete(loop)) {
+    if (loop.loopFlags & LOOP_COUNTED) {
+      loop.loopFlags &= ~LOOP_COUNTED;
+      if (--this.untrackedLoops === 0) this.updateRef();
+    } else if (this.loops.delete(loop)) {
       this.anyLoops.delete(loop);
       if (this.loops.size === 0) this.updateRef();
     }
@@ -511,7 +537,14 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   private markDirty(loop: PollLoop, io = false): void {
     if (io) loop.loopFlags |= LOOP_IO;
-    if (loop.dirty || loop.done) return;
+    if (loop.done) return;
+    if (this.shuttingDown !== undefined) {
+      // Woken by shutdown() closing its connections: the wait ends with shutdown's error.
+      this.endLoop(loop);
+      loop.fail(this.shuttingDown);
+      return;
+    }
+    if (loop.dirty) return;
     loop.dirty = true;
     if (loop.any) {
       // Loops with a user-visible callback: one iteration per turn of the event loop.
@@ -577,7 +610,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   }
 
   private updateRef(): void {
-    const want = this.loops.size > 0 || this.holds > 0;
+    const want = this.loops.size > 0 || this.untrackedLoops > 0 || this.holds > 0;
     if (want === this.refed) return;
     this.refed = want;
     for (const connection of this.connectionList) connection.setRef(want);
@@ -723,22 +756,29 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    */
   shutdown(): void {
     const error = new ConnectionError('shutdown() closed the connections', { code: 'SHUTDOWN' });
-    for (const loop of [...this.loops]) {
-      this.endLoop(loop);
-      loop.fail(error);
-    }
-    for (const connection of this.connectionList) {
-      const handler = connection.handler as H | undefined;
-      this.dropHandler(connection);
-      connection.close();
-      connection.lastError = undefined;
-      if (handler !== undefined) {
-        try {
-          handler.onIoError(error);
-        } catch (err) {
-          this.logger.error(`${connection.address}: onIoError failed: ${(err as Error).message}`);
+    this.shuttingDown = error;
+    try {
+      for (const loop of [...this.loops]) {
+        this.endLoop(loop);
+        loop.fail(error);
+      }
+      // Loops the manager does not track are woken (and so failed) by the handlers, through the
+      // requests they wait on.
+      for (const connection of this.connectionList) {
+        const handler = connection.handler as H | undefined;
+        this.dropHandler(connection);
+        connection.close();
+        connection.lastError = undefined;
+        if (handler !== undefined) {
+          try {
+            handler.onIoError(error);
+          } catch (err) {
+            this.logger.error(`${connection.address}: onIoError failed: ${(err as Error).message}`);
+          }
         }
       }
+    } finally {
+      this.shuttingDown = undefined;
     }
   }
 }
