@@ -11,8 +11,10 @@ const proxy = net.createServer((down) => {
   down.pipe(up).pipe(down);
   for (const s of [down, up]) pipes.add(s).add(s.on('error', () => {}).on('close', () => pipes.delete(s)));
 });
-await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-const failServer = () => pipes.forEach((s) => s.destroy());
+const listen = (p) => new Promise((resolve) => proxy.listen(p, '127.0.0.1', resolve));
+await listen(0);
+const proxyPort = proxy.address().port;
+const failServer = () => (proxy.close(), pipes.forEach((s) => s.destroy())); // down: refuses connections
 
 let first = true;
 const failOnce = () => first && ((first = false), failServer()); // the first job "brings the server down"
@@ -22,7 +24,7 @@ worker.registerTask('other_task', (w, job) => (failOnce(), new Promise((r) => se
 worker.registerTask('task_name', (w, job) => (failOnce(), `${job.data} done`));
 const working = worker.work();
 
-const gmClient = new GearmanClient([`127.0.0.1:${proxy.address().port}`]);
+const gmClient = new GearmanClient([`127.0.0.1:${proxyPort}`]);
 const listOfJobs = [{ task: 'task_name', data: 'task binary string' }, { task: 'other_task', data: 'other binary string' }];
 let failedRequests;
 try {
@@ -32,6 +34,7 @@ try {
   failedRequests = err.requests; // the server failed: every request is back to JOB_UNKNOWN
 }
 console.assert(failedRequests.every((r) => r.state === client.JOB_UNKNOWN), "All connections didn't fail!");
+await listen(proxyPort); // the server is back
 
 // Re-send them; other_task takes 2 s, so it times out after 1 s.
 const retriedConnectionFailedRequests = await gmClient.submitMultipleRequests(failedRequests, { waitUntilComplete: true, pollTimeout: 1.0 });

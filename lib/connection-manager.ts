@@ -428,24 +428,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       if (isWaitableList(watched)) for (let i = 0; i < watched.length; i++) addWaiter(watched[i]!, loop);
       else addWaiter(watched, loop);
     }
-    let keepGoing: boolean;
-    try {
-      keepGoing = loop.check(false);
-    } catch (err) {
-      this.endLoop(loop);
-      loop.fail(err);
-      return;
-    }
-    if (!keepGoing) {
-      this.endLoop(loop);
-      loop.finish(false);
-      return;
-    }
-    if (!this.anyAlive(loop)) {
-      this.endLoop(loop);
-      loop.fail(this.unavailable(loop.connections ?? this.connectionList));
-      return;
-    }
+    if (!this.iterate(loop, false)) return;
     if (timeout !== null && timeout !== undefined && !(timeout > 0)) {
       this.endLoop(loop);
       loop.finish(true);
@@ -477,7 +460,12 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     loop.finish(true);
   }
 
-  private iterate(loop: PollLoop, anyActivity: boolean): void {
+  /**
+   * One call of the loop's check. The loop ends when the check stops it (`finish(false)`), throws,
+   * or leaves it with no live connection (the stop condition is checked first: python-gearman
+   * bug 19.3). Returns whether the loop goes on.
+   */
+  private iterate(loop: PollLoop, anyActivity: boolean): boolean {
     loop.loopFlags &= ~(LOOP_DIRTY | LOOP_IO);
     let keepGoing: boolean;
     try {
@@ -485,15 +473,19 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     } catch (err) {
       this.endLoop(loop);
       loop.fail(err);
-      return;
+      return false;
     }
     if (!keepGoing) {
       this.endLoop(loop);
       loop.finish(false);
-    } else if (!this.anyAlive(loop)) {
+      return false;
+    }
+    if (!this.anyAlive(loop)) {
       this.endLoop(loop);
       loop.fail(this.unavailable(loop.connections ?? this.connectionList));
+      return false;
     }
+    return true;
   }
 
   private endLoop(loop: PollLoop): void {
