@@ -1,10 +1,12 @@
 // No answer within pollTimeout: InvalidAdminClientState, and a later call gets its own answer.
 // First against a plain TCP server that accepts and never answers, then against a private
 // gearmand paused with SIGSTOP (it answers the stale command once resumed).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GearmanAdminClient, InvalidAdminClientState } from '../../lib/index.js';
 import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
+import { until } from '../helpers/env.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -108,6 +110,9 @@ describe('GearmanAdminClient pollTimeout against a paused gearmand', () => {
     expect(await admin.getPid()).toBe(String(server.pid));
 
     process.kill(server.pid, 'SIGSTOP');
+    // A signal takes effect asynchronously: wait until the kernel reports gearmand stopped, or
+    // its threads may still answer the calls below.
+    await until(() => readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('T'));
     const results = await Promise.allSettled([admin.getVersion(), admin.getStatus(), admin.pingServer()]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InvalidAdminClientState);
