@@ -1,9 +1,10 @@
 // A dead server: ServerUnavailable naming host:port, whether gearmand was stopped before the call,
 // between calls, or while a call waited; and the admin client works again once gearmand is back.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GearmanAdminClient, ServerUnavailable } from '../../lib/index.js';
 import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
+import { until } from '../helpers/env.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -78,6 +79,8 @@ describe('GearmanAdminClient and a dead gearmand', () => {
     expect(await client.getPid()).toBe(String(server.pid));
     // Paused, gearmand takes the commands but cannot answer; then it is killed.
     process.kill(server.pid, 'SIGSTOP');
+    // A signal takes effect asynchronously: wait until the kernel reports gearmand stopped.
+    await until(() => readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('T'));
     const exited = new Promise((resolve) => server.child.once('exit', resolve));
     const waiting = Promise.allSettled([client.getStatus(), client.pingServer(), client.getWorkers()]);
     await client.currentConnection.whenFlushed();
