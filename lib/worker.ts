@@ -34,9 +34,9 @@ export type TaskCallback = (worker: GearmanWorker, job: GearmanJob) => unknown;
 /** Options of a {@link GearmanWorker}. */
 export interface GearmanWorkerOptions extends ConnectionManagerOptions {
   /**
-   * Delay before reconnect attempt `attempt` (0, 1, 2, ...; back to 0 after a successful connect)
-   * to a lost or unreachable server, in ms, or `null` to give that server up until the next poll
-   * cycle of `work()`.
+   * Delay before reconnect attempt `attempt` (0, 1, 2, ...; back to 0 once a connection proved to
+   * work: a packet from its server, or 5 s up) to a lost or unreachable server, in ms, or `null` to
+   * give that server up until the next poll cycle of `work()`.
    * @default {@link defaultRetryStrategy}: capped exponential back-off with jitter, 100 ms doubling up to 10 s
    */
   retryStrategy?: (attempt: number) => number | null;
