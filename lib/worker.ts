@@ -583,6 +583,12 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    */
   lockReleased(previous?: WorkerCommandHandler): void {
     if (this.commandHandlerHoldingJobLock !== null || !this.acceptingJobs()) return;
+    // One server: nobody else can be waiting for the lock (the common case, after every job).
+    if (this.connectionToHandlerMap.size === 1 && previous !== undefined && previous.connection.handler === previous) {
+      this.commandHandlerHoldingJobLock = previous;
+      previous.grab();
+      return;
+    }
     const handlers = this.handlers();
     const start = previous === undefined ? 0 : handlers.indexOf(previous) + 1;
     for (let i = 0; i < handlers.length; i++) {
