@@ -558,14 +558,11 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   private runWatchIterations(): void {
     this.watchDrainScheduled = false;
+    // Iterations may wake further waits (a phase ending starts the next): run until none is left.
     while (this.watchDirty.length !== 0) {
       const list = this.watchDirty;
       this.watchDirty = [];
-      for (let i = 0; i < list.length; i++) {
-        const loop = list[i]!;
-        if (loop.done || !loop.dirty) continue;
-        this.iterate(loop, (loop.loopFlags & LOOP_IO) !== 0);
-      }
+      this.iterateAll(list);
     }
   }
 
@@ -574,6 +571,10 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     this.iterationScheduled = false;
     const list = this.dirtyLoops;
     this.dirtyLoops = [];
+    this.iterateAll(list);
+  }
+
+  private iterateAll(list: PollLoop[]): void {
     for (let i = 0; i < list.length; i++) {
       const loop = list[i]!;
       if (loop.done || !loop.dirty) continue;
