@@ -247,9 +247,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
   private prepare(request: GearmanJobRequest): void {
-    const r = request;
     if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
-    if (r.encodedData !== undefined && r.encodedFrom === request.job.data) return;
+    if (request.encodedData !== undefined && request.encodedFrom === request.job.data) return;
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
       throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
@@ -257,12 +256,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
     if (request.job.unique === null || request.job.unique === '') {
       request.job.unique = this.generateUnique();
-      r.generatedUnique = true;
+      request.generatedUnique = true;
     }
     validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
-    r.encodedData = encoded;
-    r.encodedFrom = request.job.data;
-    r.validatedUnique = request.job.unique;
+    request.encodedData = encoded;
+    request.encodedFrom = request.job.data;
+    request.validatedUnique = request.job.unique;
   }
 
   // ---------------------------------------------------------------------------------------------
