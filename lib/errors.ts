@@ -9,12 +9,43 @@
  */
 import type { GearmanJobRequest } from './job.js';
 
+/**
+ * Every `code` an error of this library carries. Codes that callers must tell apart have a class
+ * of their own ({@link ShutdownError}, {@link ConnectTimeoutError}, {@link InvalidArgumentError},
+ * ...); the others refine the class's message.
+ */
+export type GearmanErrorCode =
+  | 'GEARMAN_ERROR'
+  | 'CONNECTION_ERROR'
+  | 'CONNECT_TIMEOUT'
+  | 'SHUTDOWN'
+  | 'SERVER_UNAVAILABLE'
+  | 'PROTOCOL_ERROR'
+  | 'UNKNOWN_COMMAND'
+  | 'EXCEEDED_CONNECTION_ATTEMPTS'
+  | 'INVALID_CLIENT_STATE'
+  | 'INVALID_WORKER_STATE'
+  | 'INVALID_ADMIN_CLIENT_STATE'
+  | 'SERVER_ERROR'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_HOST'
+  | 'LISTING_TOO_LARGE'
+  | 'STALE_HANDLE'
+  | 'DECODE_ERROR'
+  | 'ABORTED';
+
 /** Options accepted by every error constructor. */
 export interface GearmanErrorOptions {
   /** The underlying error. */
   cause?: unknown;
   /** Overrides the class's default `code`. */
-  code?: string;
+  code?: GearmanErrorCode;
+  /**
+   * The requests of the client call that rejected, left in the state they reached (usually
+   * `JOB_UNKNOWN`), ready for `submitMultipleRequests`. Kept non-enumerable, so a logged error
+   * does not print every connection.
+   */
+  requests?: GearmanJobRequest[];
 }
 
 /**
@@ -28,20 +59,78 @@ export interface GearmanErrorOptions {
  */
 export class GearmanError extends Error {
   /** Stable, machine-readable error code. */
-  readonly code: string;
+  readonly code: GearmanErrorCode;
+  /**
+   * The requests of the client call that rejected (every rejection of a call that holds requests
+   * carries them), in the state they reached: the recovery recipe re-submits them.
+   */
+  declare readonly requests?: GearmanJobRequest[];
 
   /**
    * @param message - what went wrong, and where
-   * @param options - `cause` and an optional `code`
+   * @param options - `cause`, an optional `code`, and the call's `requests`
    */
   constructor(message: string, options: GearmanErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.code = options.code ?? (new.target as unknown as { defaultCode: string }).defaultCode ?? 'GEARMAN_ERROR';
+    this.code = options.code ?? (new.target as unknown as { defaultCode: GearmanErrorCode }).defaultCode ?? 'GEARMAN_ERROR';
+    if (options.requests !== undefined) attachRequests(this, options.requests);
   }
 
   /** @internal */
-  static defaultCode = 'GEARMAN_ERROR';
+  static defaultCode: GearmanErrorCode = 'GEARMAN_ERROR';
+
+  /**
+   * `err instanceof GearmanError` is also true for an {@link InvalidArgumentError}, which is a
+   * `TypeError` (API.md promises `TypeError` for bad arguments) and so cannot extend this class.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === GearmanError && value instanceof InvalidArgumentError;
+  }
+}
+
+/**
+ * Attaches a call's requests to an error that rejects it, unless it has some already.
+ * Non-enumerable: requests reference connections, which would flood a logged error.
+ * @internal
+ */
+export function attachRequests<E>(error: E, requests: GearmanJobRequest[]): E {
+  if (typeof error === 'object' && error !== null && (error as { requests?: unknown }).requests === undefined) {
+    Object.defineProperty(error, 'requests', { value: requests, enumerable: false, writable: true, configurable: true });
+  }
+  return error;
+}
+
+/**
+ * A bad argument: a wrong type, an unknown option key, a positional argument where an options
+ * object belongs, a task name or unique the protocol cannot carry (`code` `'INVALID_ARGUMENT'`,
+ * or `'INVALID_HOST'` for a malformed host entry). Thrown by constructors, and as the rejection
+ * of async methods, before anything is sent.
+ *
+ * It extends `TypeError`, as API.md promises for bad arguments, so it cannot extend
+ * {@link GearmanError} as well; `instanceof GearmanError` is nevertheless true for it (see
+ * `GearmanError[Symbol.hasInstance]`), and it has the same `code` field.
+ *
+ * @example
+ * ```ts
+ * try { await client.submitJob('reverse', 'x', { poll_timeout: 1 } as never); }
+ * catch (err) { console.log(err instanceof TypeError, (err as InvalidArgumentError).code); } // true 'INVALID_ARGUMENT'
+ * ```
+ */
+export class InvalidArgumentError extends TypeError {
+  /** `'INVALID_ARGUMENT'`, or `'INVALID_HOST'` for a malformed host entry. */
+  readonly code: GearmanErrorCode;
+
+  /**
+   * @param message - what is wrong, naming the argument and where it was given
+   * @param options - `cause` and an optional `code`
+   */
+  constructor(message: string, options: { cause?: unknown; code?: 'INVALID_ARGUMENT' | 'INVALID_HOST' } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InvalidArgumentError';
+    this.code = options.code ?? 'INVALID_ARGUMENT';
+  }
 }
 
 /**
@@ -50,18 +139,28 @@ export class GearmanError extends Error {
  */
 export class ConnectionError extends GearmanError {
   /** @internal */
-  static override defaultCode = 'CONNECTION_ERROR';
+  static override defaultCode: GearmanErrorCode = 'CONNECTION_ERROR';
+}
+
+/**
+ * `shutdown()` (or a worker's `stop()` past its grace period) closed the connection a call was
+ * waiting on (`'SHUTDOWN'`). The object can be used again: it reconnects.
+ */
+export class ShutdownError extends ConnectionError {
+  /** @internal */
+  static override defaultCode: GearmanErrorCode = 'SHUTDOWN';
+}
+
+/** A TCP connect or TLS handshake did not finish in time (`'CONNECT_TIMEOUT'`). */
+export class ConnectTimeoutError extends ConnectionError {
+  /** @internal */
+  static override defaultCode: GearmanErrorCode = 'CONNECT_TIMEOUT';
 }
 
 /** No server in the list could be reached, or every polled connection died (`'SERVER_UNAVAILABLE'`). */
 export class ServerUnavailable extends GearmanError {
   /** @internal */
-  static override defaultCode = 'SERVER_UNAVAILABLE';
-  /**
-   * The requests of the call that failed, when the call was a client submission or wait. They are
-   * left in `JOB_UNKNOWN` (or whatever state they reached), ready for `submitMultipleRequests`.
-   */
-  requests?: GearmanJobRequest[];
+  static override defaultCode: GearmanErrorCode = 'SERVER_UNAVAILABLE';
 }
 
 /**
@@ -71,7 +170,7 @@ export class ServerUnavailable extends GearmanError {
  */
 export class ProtocolError extends GearmanError {
   /** @internal */
-  static override defaultCode = 'PROTOCOL_ERROR';
+  static override defaultCode: GearmanErrorCode = 'PROTOCOL_ERROR';
   /** The offending bytes (at most 64), when the error came from decoding. */
   readonly bytes?: Buffer;
   /** Offset of the offending bytes in the connection's received stream. */
@@ -91,31 +190,31 @@ export class ProtocolError extends GearmanError {
 /** A well-formed packet that the receiving handler has no method for (`'UNKNOWN_COMMAND'`). */
 export class UnknownCommandError extends GearmanError {
   /** @internal */
-  static override defaultCode = 'UNKNOWN_COMMAND';
+  static override defaultCode: GearmanErrorCode = 'UNKNOWN_COMMAND';
 }
 
 /** A request was sent `maxRetries + 1` times already (`'EXCEEDED_CONNECTION_ATTEMPTS'`). */
 export class ExceededConnectionAttempts extends GearmanError {
   /** @internal */
-  static override defaultCode = 'EXCEEDED_CONNECTION_ATTEMPTS';
+  static override defaultCode: GearmanErrorCode = 'EXCEEDED_CONNECTION_ATTEMPTS';
 }
 
 /** The client got a packet its requests' states do not allow, or was misused (`'INVALID_CLIENT_STATE'`). */
 export class InvalidClientState extends GearmanError {
   /** @internal */
-  static override defaultCode = 'INVALID_CLIENT_STATE';
+  static override defaultCode: GearmanErrorCode = 'INVALID_CLIENT_STATE';
 }
 
 /** The worker got a packet its state does not allow, or was misused (`'INVALID_WORKER_STATE'`). */
 export class InvalidWorkerState extends GearmanError {
   /** @internal */
-  static override defaultCode = 'INVALID_WORKER_STATE';
+  static override defaultCode: GearmanErrorCode = 'INVALID_WORKER_STATE';
 }
 
 /** The admin client timed out or got an unexpected answer (`'INVALID_ADMIN_CLIENT_STATE'`). */
 export class InvalidAdminClientState extends GearmanError {
   /** @internal */
-  static override defaultCode = 'INVALID_ADMIN_CLIENT_STATE';
+  static override defaultCode: GearmanErrorCode = 'INVALID_ADMIN_CLIENT_STATE';
 }
 
 /**
@@ -129,7 +228,7 @@ export class InvalidAdminClientState extends GearmanError {
  */
 export class ServerError extends GearmanError {
   /** @internal */
-  static override defaultCode = 'SERVER_ERROR';
+  static override defaultCode: GearmanErrorCode = 'SERVER_ERROR';
   /** The server's error code, e.g. `QUEUE_ERROR` or `UNKNOWN_COMMAND`. */
   readonly serverCode: string;
   /** The server's error text (admin `+`-encoding undone). */

@@ -35,8 +35,11 @@ export {
   InvalidWorkerState,
   InvalidAdminClientState,
   ServerError,
+  ShutdownError,
+  ConnectTimeoutError,
+  InvalidArgumentError,
 } from './errors.js';
-export type { GearmanErrorOptions } from './errors.js';
+export type { GearmanErrorOptions, GearmanErrorCode } from './errors.js';
 export {
   PRIORITY_NONE,
   PRIORITY_LOW,
