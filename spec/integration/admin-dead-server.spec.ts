@@ -1,10 +1,9 @@
 // A dead server: ServerUnavailable naming host:port, whether gearmand was stopped before the call,
 // between calls, or while a call waited; and the admin client works again once gearmand is back.
-import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GearmanAdminClient, ServerUnavailable } from '../../lib/index.js';
 import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
-import { until } from '../helpers/env.js';
+import { killGearmand, pauseGearmand } from '../helpers/gearmand-control.mjs';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -78,15 +77,10 @@ describe('GearmanAdminClient and a dead gearmand', () => {
     const client = admin(server.host);
     expect(await client.getPid()).toBe(String(server.pid));
     // Paused, gearmand takes the commands but cannot answer; then it is killed.
-    process.kill(server.pid, 'SIGSTOP');
-    // A signal takes effect asynchronously: wait until the kernel reports gearmand stopped.
-    await until(() => readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('T'));
-    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    await pauseGearmand(server);
     const waiting = Promise.allSettled([client.getStatus(), client.pingServer(), client.getWorkers()]);
     await client.currentConnection.whenFlushed();
-    process.kill(server.pid, 'SIGKILL');
-    await exited;
-    rmSync(server.dir, { recursive: true, force: true });
+    await killGearmand(server);
     const results = await waiting;
     for (const result of results) {
       expect(result.status).toBe('rejected');

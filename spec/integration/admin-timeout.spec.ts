@@ -1,12 +1,11 @@
 // No answer within pollTimeout: InvalidAdminClientState, and a later call gets its own answer.
 // First against a plain TCP server that accepts and never answers, then against a private
 // gearmand paused with SIGSTOP (it answers the stale command once resumed).
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GearmanAdminClient, InvalidAdminClientState } from '../../lib/index.js';
 import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
-import { until } from '../helpers/env.js';
+import { pauseGearmand, resumeGearmand } from '../helpers/gearmand-control.mjs';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -100,23 +99,18 @@ describe('GearmanAdminClient pollTimeout against a server that never answers', (
 describe('GearmanAdminClient pollTimeout against a paused gearmand', () => {
   it('times out while gearmand is stopped; once it runs again, a later call gets its own answer, not the stale one', async () => {
     const server: Gearmand = await startGearmand();
-    const resume = () => {
-      if (server.child.exitCode === null) process.kill(server.pid, 'SIGCONT');
-    };
     cleanups.push(() => server.stop());
-    cleanups.push(resume);
+    cleanups.push(() => resumeGearmand(server));
     const admin = new GearmanAdminClient([server.host], { pollTimeout: 0.3 });
     cleanups.push(() => admin.shutdown());
     expect(await admin.getPid()).toBe(String(server.pid));
 
-    process.kill(server.pid, 'SIGSTOP');
-    // A signal takes effect asynchronously: wait until the kernel reports gearmand stopped, or
-    // its threads may still answer the calls below.
-    await until(() => readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('T'));
+    // Resolves once the kernel reports every thread stopped, or they may still answer the calls below.
+    await pauseGearmand(server);
     const results = await Promise.allSettled([admin.getVersion(), admin.getStatus(), admin.pingServer()]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InvalidAdminClientState);
-    resume();
+    await resumeGearmand(server);
 
     // gearmand now answers 'version', 'status' and the echo that timed out; none of those may be
     // taken for these answers.
