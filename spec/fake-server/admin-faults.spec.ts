@@ -2,10 +2,10 @@
 // connection and the pending call rejects with that error (ProtocolError) or, for a lost
 // connection, ServerUnavailable; a server that never answers gives InvalidAdminClientState; ERROR
 // and ERR answers are ServerErrors. Every message names host:port; the client stays usable.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionError, GearmanAdminClient, InvalidAdminClientState, ProtocolError, ServerError, ServerUnavailable } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
-import { FakeGearmanServer, recordingLogger, trackUnhandledRejections, type FakeConnection, type Received, type RecordingLogger } from '../helpers/fake-server.js';
+import { FakeGearmanServer, useFakeServer, type FakeConnection, type Received } from '../helpers/fake-server.js';
 import { header, rawPacket, res, textLine, textLines } from '../helpers/packets.js';
 
 const T = CommandType;
@@ -34,22 +34,12 @@ function isLine(text: string) {
 
 let server: FakeGearmanServer | undefined;
 let admin: GearmanAdminClient | undefined;
-let logger: RecordingLogger;
-let unhandled: ReturnType<typeof trackUnhandledRejections>;
-
-beforeEach(() => {
-  logger = recordingLogger();
-  unhandled = trackUnhandledRejections();
-});
-
-afterEach(async () => {
-  admin?.shutdown();
-  admin = undefined;
-  await server?.close();
-  server = undefined;
-  await new Promise((resolve) => setImmediate(resolve));
-  unhandled.stop();
-  expect(unhandled.reasons).toEqual([]);
+const { logger } = useFakeServer({
+  stop: () => {
+    admin?.shutdown();
+    admin = undefined;
+    server = undefined;
+  },
 });
 
 async function start(override?: (conn: FakeConnection, item: Received) => boolean, pollTimeout = 5): Promise<{ server: FakeGearmanServer; admin: GearmanAdminClient }> {

@@ -3,7 +3,7 @@
 // JOB_UNKNOWN with the error on request.error; a wait with no other live connection rejects with
 // ServerUnavailable carrying the requests; an ERROR reply fails only the request it answers;
 // timeouts resolve with timedOut; nothing hangs and nothing is left as an unhandled rejection.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConnectionError,
   ExceededConnectionAttempts,
@@ -20,7 +20,7 @@ import {
   ServerUnavailable,
 } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
-import { FakeGearmanServer, recordingLogger, trackUnhandledRejections, type FakeConnection, type Received, type RecordingLogger } from '../helpers/fake-server.js';
+import { FakeGearmanServer, useFakeServer, type FakeConnection, type Received } from '../helpers/fake-server.js';
 import { bytes, header, rawPacket, req, res } from '../helpers/packets.js';
 
 const T = CommandType;
@@ -71,22 +71,12 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 let server: FakeGearmanServer | undefined;
 let client: GearmanClient | undefined;
-let logger: RecordingLogger;
-let unhandled: ReturnType<typeof trackUnhandledRejections>;
-
-beforeEach(() => {
-  logger = recordingLogger();
-  unhandled = trackUnhandledRejections();
-});
-
-afterEach(async () => {
-  client?.shutdown();
-  client = undefined;
-  await server?.close();
-  server = undefined;
-  await new Promise((resolve) => setImmediate(resolve));
-  unhandled.stop();
-  expect(unhandled.reasons).toEqual([]);
+const { logger } = useFakeServer({
+  stop: () => {
+    client?.shutdown();
+    client = undefined;
+    server = undefined;
+  },
 });
 
 async function start(script: Parameters<typeof FakeGearmanServer.start>[0]): Promise<{ server: FakeGearmanServer; client: GearmanClient }> {

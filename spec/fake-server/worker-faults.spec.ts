@@ -1,10 +1,10 @@
 // GearmanWorker against a FakeGearmanServer that misbehaves. A broken stream closes that
 // connection (logged with host:port); the worker reconnects with its retryStrategy, registers
 // again and goes on serving; work() never rejects for it, and shutdown() ends it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { GearmanWorker } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
-import { FakeGearmanServer, recordingLogger, trackUnhandledRejections, type FakeConnection, type Received, type RecordingLogger } from '../helpers/fake-server.js';
+import { FakeGearmanServer, useFakeServer, type FakeConnection, type Received } from '../helpers/fake-server.js';
 import { header, rawPacket, req, res } from '../helpers/packets.js';
 
 const T = CommandType;
@@ -64,14 +64,19 @@ async function completion(conn: FakeConnection, handle: string): Promise<[string
 let server: FakeGearmanServer | undefined;
 let worker: GearmanWorker | undefined;
 let working: Promise<void> | undefined;
-let logger: RecordingLogger;
-let unhandled: ReturnType<typeof trackUnhandledRejections>;
 let jobs: JobServer;
 let retries: number[];
+const { logger } = useFakeServer({
+  stop: async () => {
+    worker?.shutdown();
+    if (working !== undefined) await working;
+    working = undefined;
+    worker = undefined;
+    server = undefined;
+  },
+});
 
 beforeEach(async () => {
-  logger = recordingLogger();
-  unhandled = trackUnhandledRejections();
   jobs = new JobServer();
   retries = [];
   server = await FakeGearmanServer.start(jobs.script);
@@ -83,18 +88,6 @@ beforeEach(async () => {
     },
   });
   worker.registerTask('reverse', (_w, j) => Buffer.from(j.data as Buffer).reverse());
-});
-
-afterEach(async () => {
-  worker?.shutdown();
-  if (working !== undefined) await working;
-  working = undefined;
-  worker = undefined;
-  await server?.close();
-  server = undefined;
-  await new Promise((resolve) => setImmediate(resolve));
-  unhandled.stop();
-  expect(unhandled.reasons).toEqual([]);
 });
 
 /** Starts work(); resolves with the first connection once the worker has registered on it. */

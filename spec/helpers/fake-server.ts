@@ -4,6 +4,7 @@
 // or hangs, closes or resets the connection.
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { MAGIC_REQ } from '../../lib/protocol/commands.js';
 import { PacketDecoder } from '../../lib/protocol/decoder.js';
 import { res, type Decoded } from './packets.js';
@@ -195,9 +196,13 @@ export class FakeGearmanServer extends EventEmitter {
     });
   }
 
-  /** Starts a server on 127.0.0.1, on a port picked by the system. */
+  /**
+   * Starts a server on 127.0.0.1, on a port picked by the system. Within a spec of a file that
+   * calls {@link useFakeServer}, the server is closed after the spec.
+   */
   static async start(script: Script = () => undefined): Promise<FakeGearmanServer> {
     const server = new FakeGearmanServer(script);
+    startedInSpec?.push(server);
     await new Promise<void>((resolve, reject) => {
       server.server.once('error', reject);
       server.server.listen(0, '127.0.0.1', () => {
@@ -249,14 +254,97 @@ export class FakeGearmanServer extends EventEmitter {
     });
   }
 
-  /** Stops accepting and destroys every connection; rethrows the script's first error. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting and destroys every connection; rethrows the script's first error. Closing
+   * again (a spec's own close, then its fixture's) waits for the same close.
+   */
+  close(): Promise<void> {
+    if (this.closed !== undefined) return this.closed.then(() => undefined);
     this.closing = true;
     for (const conn of this.connections) conn.socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.all(this.connections.map((c) => c.waitClosed()));
-    if (this.scriptErrors.length > 0) throw this.scriptErrors[0];
+    const closed = (async () => {
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await Promise.all(this.connections.map((c) => c.waitClosed()));
+    })();
+    this.closed = closed;
+    return closed.then(() => {
+      if (this.scriptErrors.length > 0) throw this.scriptErrors[0];
+    });
   }
+
+  private closed: Promise<void> | undefined;
+}
+
+/** Servers started during the current spec of a file using {@link useFakeServer}. */
+let startedInSpec: FakeGearmanServer[] | undefined;
+
+/** What {@link useFakeServer} gives a spec file. */
+export interface FakeServerFixture {
+  /**
+   * The logger to hand to the library objects under test; one object for the whole file, emptied
+   * before each spec.
+   */
+  readonly logger: RecordingLogger;
+  /** Unhandled promise rejections seen so far in the current spec (there must be none). */
+  readonly unhandledRejections: readonly unknown[];
+  /** The servers started in the current spec, in order. */
+  readonly servers: readonly FakeGearmanServer[];
+}
+
+/**
+ * The setup every fake-server spec file shares: call it once at the top of the file.
+ *
+ * Before each spec: the logger is emptied and unhandled rejections are tracked. After each spec:
+ * `stop` runs first (shut down the clients, workers and admin clients under test, and await what
+ * must end, such as `work()`), then every {@link FakeGearmanServer} started during the spec is
+ * closed (rethrowing its script's first error), one more turn of the event loop passes, and the
+ * spec fails if any promise rejection went unhandled.
+ *
+ * @example
+ * ```ts
+ * let server: FakeGearmanServer | undefined;
+ * let client: GearmanClient | undefined;
+ * const { logger } = useFakeServer({ stop: () => client?.shutdown() });
+ *
+ * it('...', async () => {
+ *   server = await FakeGearmanServer.start(script);
+ *   client = new GearmanClient([server.address], { logger });
+ * });
+ * ```
+ */
+export function useFakeServer(options: { stop?: () => unknown } = {}): FakeServerFixture {
+  const logger = recordingLogger();
+  let tracker: ReturnType<typeof trackUnhandledRejections> | undefined;
+  let servers: FakeGearmanServer[] = [];
+  beforeEach(() => {
+    logger.lines.length = 0;
+    tracker = trackUnhandledRejections();
+    servers = [];
+    startedInSpec = servers;
+  });
+  afterEach(async () => {
+    try {
+      await options.stop?.();
+      startedInSpec = undefined;
+      const closing = await Promise.allSettled(servers.map((server) => server.close()));
+      const failed = closing.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      startedInSpec = undefined;
+      tracker?.stop();
+    }
+    expect(tracker!.reasons).toEqual([]);
+  });
+  return {
+    logger,
+    get unhandledRejections() {
+      return tracker?.reasons ?? [];
+    },
+    get servers() {
+      return servers;
+    },
+  };
 }
 
 /** A console-like logger that keeps every line, for asserting what the library logged. */
