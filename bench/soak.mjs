@@ -125,6 +125,17 @@ const workers = [1, 2].map((id) => {
   return w;
 });
 
+// Interrupted: stop what the soak started (by pid), then exit.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const w of workers) if (w.exit === undefined) w.child.kill('SIGKILL');
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    rmSync(runDir, { recursive: true, force: true });
+    rmSync(server.dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
 const admin = () => new GearmanAdminClient([host], { pollTimeout: 2 });
 
 /** Resolves once gearmand lists `n` connections that registered both tasks. */
