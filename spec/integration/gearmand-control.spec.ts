@@ -1,4 +1,4 @@
-// The gearmand fault helpers the specs and bench/soak.mjs share: a paused gearmand has every
+// The gearmand fault functions the specs and bench/soak.mjs share: a paused gearmand has every
 // thread stopped and answers nothing until resumed; a killed one is gone with its run directory;
 // a restarted one is a new process answering on the same port.
 import { existsSync } from 'node:fs';
