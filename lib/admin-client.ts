@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
-import { AdminClientCommandHandler, type AdminCommand, type AdminHandlerHost } from './command-handler/admin-handler.js';
+import { AdminClientCommandHandler, type AdminCommand } from './command-handler/admin-handler.js';
 import type { GearmanConnection } from './connection.js';
 import {
   ConnectionError,
@@ -141,10 +141,10 @@ const CONNECT_TIMED_OUT = Symbol('connect timed out');
  * admin.shutdown();
  * ```
  */
-export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHandler> implements AdminHandlerHost {
-  /** @internal */
+export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHandler> {
+  /** Most rows one listing may have (see {@link GearmanAdminClientOptions.maxListingRows}). */
   readonly maxListingRows: number;
-  /** @internal */
+  /** Most bytes one listing may have (see {@link GearmanAdminClientOptions.maxListingBytes}). */
   readonly maxListingBytes: number;
   private timeout: number | null;
   /** Calls waiting for the connect under way (the last one to give up closes it). */
@@ -194,6 +194,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
 
   /** @internal */
   protected createCommandHandler(connection: GearmanConnection): AdminClientCommandHandler {
+    // This client is the handler's AdminHandlerHost (checked structurally here).
     return new AdminClientCommandHandler(this, connection);
   }
 
