@@ -1,13 +1,9 @@
-// getPriorityStatus against gearmand 1.1.20, checked with `gearadmin --priority-status`; and the
-// listing fence (each listing command is followed by an ECHO_REQ) against both gearmand and the
-// Perl Gearman::Server, which answers listings it lacks with an ERR line and no '.'.
-import { spawn } from 'node:child_process';
+// getPriorityStatus against gearmand 1.1.20, checked with `gearadmin --priority-status`.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GearmanAdminClient, GearmanClient, PRIORITY_HIGH, PRIORITY_LOW, ServerError } from '../../lib/index.js';
-import { freePort, startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
-import { until } from '../helpers/env.js';
+import { GearmanAdminClient, GearmanClient, PRIORITY_HIGH, PRIORITY_LOW } from '../../lib/index.js';
+import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
 
 const run = promisify(execFile);
 
@@ -53,47 +49,5 @@ describe('getPriorityStatus against gearmand, as gearadmin --priority-status', (
     ]);
     // status counts the same jobs in its TOTAL column.
     expect((await admin.getStatus()).find((r) => r.task === 'resize')?.queued).toBe(4);
-  });
-});
-
-const PERL_GEARMAND = '/usr/bin/gearmand';
-
-describe('listings against the Perl Gearman::Server (installed: /usr/bin/gearmand)', () => {
-  let port: number;
-  let child: ReturnType<typeof spawn>;
-  let admin: GearmanAdminClient;
-
-  beforeAll(async () => {
-    port = await freePort();
-    child = spawn('perl', [PERL_GEARMAND, `--port=${port}`, '--listen=127.0.0.1'], { stdio: 'ignore' });
-    admin = new GearmanAdminClient([`127.0.0.1:${port}`], { pollTimeout: 5 });
-    await until(async () => admin.getVersion().then(() => true, () => false), 10_000, 50);
-  });
-
-  afterAll(() => {
-    admin?.shutdown();
-    child?.kill('SIGTERM');
-  });
-
-  it('status and workers end at their fence', async () => {
-    const client = new GearmanClient([`127.0.0.1:${port}`]);
-    try {
-      await client.submitJob('perl-task', 'x', { background: true });
-      expect((await admin.getStatus()).find((r) => r.task === 'perl-task')).toEqual({ task: 'perl-task', queued: 1, running: 0, workers: 0 });
-      const workers = await admin.getWorkers();
-      expect(workers.length).toBeGreaterThanOrEqual(1);
-      expect(await admin.getVersion()).toMatch(/^v?1\./);
-    } finally {
-      client.shutdown();
-    }
-  });
-
-  it('a listing the Perl server lacks rejects with its ERR line, and the client stays in step', async () => {
-    for (const call of [() => admin.getPriorityStatus(), () => admin.getJobs(), () => admin.getUniqueJobs()]) {
-      const error = await call().then(() => undefined, (err: unknown) => err);
-      expect(error).toBeInstanceOf(ServerError);
-      expect((error as ServerError).serverCode).toBe('unknown_command');
-    }
-    expect(await admin.getVersion()).toMatch(/^v?1\./);
   });
 });

@@ -22,28 +22,30 @@ afterEach(() => {
 });
 
 async function fullListener(): Promise<FullListener> {
-  // Node accepts every connection itself, so the listener is a Python socket that never calls
-  // accept(). With backlog 0, Linux queues one connection and drops the SYNs of the next ones.
+  // Node accepts every connection as soon as it can, so the listener is a child process stopped
+  // (SIGSTOP) once it listens: nothing accepts. With backlog 1, Linux queues two connections (the
+  // fillers) and drops the SYNs of the next ones, whose connect then never completes. (Node reads
+  // a backlog of 0 as its default, 511.)
   const child: ChildProcess = spawn(
-    'python3',
-    ['-c', "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    process.execPath,
+    ['-e', "const s = require('net').createServer(); s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => console.log(s.address().port));"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
     child.once('error', reject);
   });
-  const filler = net.connect(port, '127.0.0.1');
-  filler.on('error', () => undefined);
-  await new Promise<void>((resolve) => filler.once('connect', () => resolve()));
+  child.kill('SIGSTOP');
+  const fillers = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
   const listener = {
     port,
     close: () => {
-      filler.destroy();
-      child.kill();
+      for (const filler of fillers) filler.destroy();
+      child.kill('SIGKILL');
     },
   };
   cleanups.push(listener.close);
+  await Promise.all(fillers.map((filler) => new Promise<void>((resolve, reject) => filler.once('connect', () => resolve()).once('error', reject))));
   return listener;
 }
 
