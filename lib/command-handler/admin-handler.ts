@@ -195,15 +195,14 @@ export class AdminClientCommandHandler extends CommandHandler {
   /**
    * One text line from the server: part or all of the oldest command's answer.
    *
-   * @param line - the line without its `\n` or `\r\n`
-   * @param crlf - whether it ended in `\r\n` (not needed: a listing ends at its fence)
+   * @param line - the line without its `\n` or `\r\n` (which ending it had does not matter: a
+   * listing ends at its fence, not at a line that looks like an end or an error)
    * @throws {@link InvalidAdminClientState} for a line no text command awaits; the connection is
    * then closed (its answers can no longer be matched) and the commands on it fail with this error
    * @throws {@link ListingTooLargeError} when the oldest command's listing passes
    * `maxListingRows` or `maxListingBytes`; the connection is then reset
    */
-  recvTextCommand(line: string, crlf?: boolean): void {
-    void crlf; // kept in the signature: the connection manager reports it
+  recvTextCommand(line: string): void {
     const command = this.sent.peek();
     if (command === undefined || command.kind === 'echo') {
       throw new InvalidAdminClientState(

@@ -39,7 +39,7 @@ function setup(limits: { maxListingRows?: number; maxListingBytes?: number } = {
   const decoder = new PacketDecoder(
     {
       onPacket: (type, args) => handler.recvCommand(type, args),
-      onText: (line, crlf) => handler.recvTextCommand(line, crlf),
+      onText: (line) => handler.recvTextCommand(line),
     },
     { magic: MAGIC_RES, allowText: true },
   );
