@@ -218,6 +218,40 @@ export class InvalidAdminClientState extends GearmanError {
 }
 
 /**
+ * An admin listing grew past the admin client's `maxListingRows` or `maxListingBytes` before its
+ * end arrived (`'LISTING_TOO_LARGE'`): the connection was reset, so a server that streams rows
+ * without end cannot exhaust the heap. The next call connects anew.
+ *
+ * @example
+ * ```ts
+ * try { await admin.getJobs(); }
+ * catch (err) { if (err instanceof ListingTooLargeError) console.log(err.limit, err.rows); }
+ * ```
+ */
+export class ListingTooLargeError extends InvalidAdminClientState {
+  /** @internal */
+  static override defaultCode: GearmanErrorCode = 'LISTING_TOO_LARGE';
+  /** Which limit was passed. */
+  readonly limit: 'maxListingRows' | 'maxListingBytes';
+  /** Rows received when the limit was passed. */
+  readonly rows: number;
+  /** Bytes received (lines with their `\n`) when the limit was passed. */
+  readonly bytes: number;
+
+  /**
+   * @param message - the server, the command and the limit
+   * @param details - which limit, and the rows and bytes received
+   * @param options - `cause`
+   */
+  constructor(message: string, details: { limit: 'maxListingRows' | 'maxListingBytes'; rows: number; bytes: number }, options: GearmanErrorOptions = {}) {
+    super(message, options);
+    this.limit = details.limit;
+    this.rows = details.rows;
+    this.bytes = details.bytes;
+  }
+}
+
+/**
  * The server answered with an ERROR packet or an admin `ERR` line (`'SERVER_ERROR'`).
  *
  * @example

@@ -5,12 +5,19 @@
  * a `.` line; an error is one `ERR <code> <text>` line (text with `+` for spaces) and replaces the
  * whole listing, `.` included.
  *
+ * gearmand prints names as they were given, so a name another library submitted may hold a tab, a
+ * line break, or be `.` (a unique): the admin client ends every listing command with an ECHO_REQ
+ * (see `command-handler/admin-handler.ts`), so the listing is every line before the ECHO_RES and a
+ * `.` row can be told from the `.` that ends the listing; the row parsers here read each row from
+ * the right (the numeric columns last) and join a line that is not a whole row with the next one.
+ *
  * Ported from python-gearman's `protocol.py` (text commands) and `admin_client_handler.py`
  * (`recv_server_*` parsers), with typed rows and `ERR` recognised.
  *
  * @module
  */
-import { GearmanError, ProtocolError, ServerError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError, ServerError } from '../errors.js';
+import { describeValue } from '../arguments.js';
 
 /** How an admin command is answered: one line, or lines up to a `.` line. */
 export type AdminResponseKind = 'line' | 'list';
@@ -19,10 +26,27 @@ export type AdminResponseKind = 'line' | 'list';
 export interface StatusRow {
   /** The function name. */
   task: string;
-  /** Jobs queued or running (gearmand's TOTAL column). */
+  /** Jobs queued or running (gearmand's TOTAL column; python-gearman's `queued`). */
   queued: number;
   /** Jobs a worker is running. */
   running: number;
+  /** Connections that registered the task. */
+  workers: number;
+}
+
+/**
+ * One row of `prioritystatus` (gearmand 1.1): jobs waiting for a worker, per priority. Running
+ * jobs are not counted (unlike {@link StatusRow.queued}).
+ */
+export interface PriorityStatusRow {
+  /** The function name. */
+  task: string;
+  /** Queued (not running) jobs of priority HIGH. */
+  high: number;
+  /** Queued (not running) jobs of normal priority. */
+  normal: number;
+  /** Queued (not running) jobs of priority LOW. */
+  low: number;
   /** Connections that registered the task. */
   workers: number;
 }
@@ -39,16 +63,33 @@ export interface WorkerRow {
   tasks: string[];
 }
 
-/** One row of `show jobs` (gearmand 1.1's columns). */
+/**
+ * One row of `show jobs`: gearmand 1.1 prints `HANDLE\tRETRIES\tIGNORED\tQUEUED`.
+ *
+ * The names are the meaning of gearmand 1.1's columns, chosen so that none of them is one of
+ * python-gearman's names for other columns: python-gearman's `get_jobs()` calls the 2nd, 3rd and
+ * 4th columns `queued`, `canceled` and `enabled`, which is not what gearmand 1.1 prints there.
+ *
+ * | column | gearmand 1.1 (`job->…`) | here | python-gearman |
+ * |---|---|---|---|
+ * | 2 | `retries` | `retries` | `queued` |
+ * | 3 | `ignore_job` | `ignored` | `canceled` |
+ * | 4 | `job_queued` | `stored` | `enabled` |
+ */
 export interface JobRow {
   /** The job handle. */
   handle: string;
-  /** Times the job was re-queued (worker lost, timeout). */
+  /** Times the job was re-queued (its worker was lost, or a CAN_DO_TIMEOUT ran out). */
   retries: number;
-  /** 1 once cancelled or abandoned by its foreground client, else 0. */
+  /** 1 once cancelled (`cancel job`) or abandoned by its foreground client, else 0. */
   ignored: number;
-  /** 1 for background jobs (they go through the queue store), 0 for foreground ones. */
-  queued: number;
+  /**
+   * 1 while the job is in gearmand's queue store (`job_queued`): a background job (gearmand hands
+   * every one to its store, even the default one that keeps nothing, and marks the jobs it restored
+   * from the store at startup) until it is cancelled; 0 for a foreground job. It is not "queued"
+   * in the sense of waiting for a worker: {@link StatusRow} counts those.
+   */
+  stored: number;
 }
 
 /**
@@ -57,69 +98,70 @@ export interface JobRow {
  */
 export const MAX_ADMIN_LINE_BYTES = 8192;
 
-/** ASCII whitespace and NUL: gearmand splits admin lines on spaces and ends them at `\n`. */
-const UNSAFE_WORD = /[\0\t\n\v\f\r ]/;
+/** Longest job handle gearmand makes (it reads handles of at most 63 bytes). */
+const MAX_HANDLE_BYTES = 63;
+
+/** Whitespace, NUL and control characters: gearmand splits admin lines on spaces and ends them at `\n`. */
+const UNSAFE_WORD = /[\s\0-\x1f\x7f]/;
 
 /**
- * Checks one argument of an admin command line (a task name, a job handle): a space would split it
- * into two words, a line break would end the command and start another one, a NUL would make the
- * server read a binary packet.
+ * The rule for `cancel job`'s handle: a non-empty string of at most 63 UTF-8 bytes with no
+ * whitespace, NUL or control character (a space would split it into two words, a line break would
+ * end the command and start another one). gearmand's handles (`H:host:n`) always pass.
  *
- * @param value - the argument
- * @param name - what it is, for the message (`'task'`, `'handle'`)
- * @returns `value`
- * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) for a non-string, an empty string, or
- * one with whitespace or NUL
+ * @param handle - the argument
+ * @param where - the call, for the message (`'cancelJob'`)
+ * @returns `handle`
+ * @throws {@link InvalidArgumentError}
  * @internal
  */
-export function checkAdminWord(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new GearmanError(`${name} must be a non-empty string, got ${describe(value)}`, { code: 'INVALID_ARGUMENT' });
+export function checkAdminHandle(handle: unknown, where: string): string {
+  if (typeof handle !== 'string' || handle.length === 0) {
+    throw new InvalidArgumentError(`${where}: handle must be a non-empty string, got ${describeValue(handle)}`);
   }
-  if (UNSAFE_WORD.test(value)) {
-    throw new GearmanError(
-      `${name} ${JSON.stringify(value)} contains whitespace, a line break or NUL, which the admin text protocol cannot carry`,
-      { code: 'INVALID_ARGUMENT' },
+  if (UNSAFE_WORD.test(handle)) {
+    throw new InvalidArgumentError(
+      `${where}: handle ${JSON.stringify(handle)} contains whitespace, NUL or a control character, which gearmand's handles never hold and the admin text protocol cannot carry`,
     );
   }
-  return value;
+  const bytes = Buffer.byteLength(handle);
+  if (bytes > MAX_HANDLE_BYTES) {
+    throw new InvalidArgumentError(`${where}: handle is ${bytes} bytes; gearmand's handles are at most ${MAX_HANDLE_BYTES}`);
+  }
+  return handle;
 }
 
 /**
  * Checks an integer argument of an admin command (`maxqueue`'s size).
  *
+ * @param value - the argument
+ * @param name - what it is (`'maxSize'`)
+ * @param where - the call, for the message (`'sendMaxqueue'`)
  * @returns `value` as decimal text
- * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) for anything but a safe integer
+ * @throws {@link InvalidArgumentError} for anything but a safe integer
  * @internal
  */
-export function checkAdminInteger(value: unknown, name: string): string {
+export function checkAdminInteger(value: unknown, name: string, where: string): string {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new GearmanError(`${name} must be an integer, got ${describe(value)}`, { code: 'INVALID_ARGUMENT' });
+    throw new InvalidArgumentError(`${where}: ${name} must be an integer, got ${describeValue(value)}`);
   }
   return String(value);
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : typeof value;
 }
 
 /**
  * Builds an admin command line, `\r\n`-terminated as `gearadmin` sends it (with a bare `\n`,
  * gearmand 1.1 drops the last character of some arguments: protocol.md §3.1).
  *
- * @param words - the command and its arguments, already checked with {@link checkAdminWord}
+ * @param words - the command and its arguments, already checked
  * @returns the line
- * @throws {@link GearmanError} (code `'INVALID_ARGUMENT'`) if the line is longer than
- * {@link MAX_ADMIN_LINE_BYTES}
+ * @throws {@link InvalidArgumentError} if the line is longer than {@link MAX_ADMIN_LINE_BYTES}
  * @internal
  */
 export function adminLine(...words: string[]): string {
   const line = words.join(' ') + '\r\n';
   const bytes = Buffer.byteLength(line);
   if (bytes > MAX_ADMIN_LINE_BYTES) {
-    throw new GearmanError(`admin command '${words[0]}' would be ${bytes} bytes; gearmand reads lines of at most ${MAX_ADMIN_LINE_BYTES}`, {
-      code: 'INVALID_ARGUMENT',
-    });
+    throw new InvalidArgumentError(`admin command '${words[0]}' would be ${bytes} bytes; gearmand reads lines of at most ${MAX_ADMIN_LINE_BYTES}`);
   }
   return line;
 }
@@ -130,13 +172,12 @@ const STRICT_ERR = /^ERR ([^\s]+)(?: ([^\s]*))?$/;
 /**
  * Tells whether a line is an `ERR` answer.
  *
- * One-line commands are never answered with a line starting `ERR ` unless it is an error. In a
- * listing only the first line can be one, and a listing row could start with `ERR ` too (a unique
- * such as `ERR X`), so there the strict shape of gearmand's and the Perl server's error lines is
- * required: a code and at most one `+`-encoded word, no tab.
+ * One-line commands are never answered with a line starting `ERR ` unless it is an error. With
+ * `strict`, the exact shape of gearmand's and the Perl server's error lines is required: a code
+ * and at most one `+`-encoded word, no tab.
  *
  * @param line - the line, without its line ending
- * @param strict - the line is the first line of a listing
+ * @param strict - require the strict shape
  */
 export function isErrLine(line: string, strict = false): boolean {
   if (strict) return STRICT_ERR.test(line);
@@ -166,23 +207,46 @@ export function parseErrLine(line: string, where: string): ServerError | undefin
   return new ServerError(`${where}: server answered ERR ${code}${text ? ': ' + text : ''}`, code, text);
 }
 
-function integer(field: string, what: string, line: string): number {
-  if (!/^-?\d+$/.test(field)) {
-    throw new ProtocolError(`${what}: expected an integer, got ${JSON.stringify(field)} in line ${JSON.stringify(line)}`);
-  }
-  return Number(field);
-}
+const INTEGER = /^-?\d+$/;
 
-function tabFields(line: string, what: string, count: number): string[] {
-  const fields = line.split('\t');
-  if (fields.length !== count) {
-    throw new ProtocolError(`${what}: expected ${count} tab-separated fields, got ${fields.length} in ${JSON.stringify(line)}`);
+/**
+ * Reads the rows of a tab-separated listing whose last `count` columns are integers and whose
+ * first column is a name, each row from the right: the name is everything before the integers, so
+ * a name with a tab (which another library may have submitted) is kept whole. A line that does not
+ * end in `count` integer columns is the start of a name with a line break in it: it is joined
+ * (with `\n`) to the next line. Returns the name and the integers of each row.
+ *
+ * @throws {@link ProtocolError} if lines are left over that no row completes
+ */
+function rowsFromRight(lines: readonly string[], count: number, what: string): Array<[name: string, numbers: number[]]> {
+  const rows: Array<[string, number[]]> = [];
+  let pending: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = pending === undefined ? lines[i]! : `${pending}\n${lines[i]!}`;
+    const fields = line.split('\t');
+    let ok = fields.length > count;
+    for (let k = fields.length - count; ok && k < fields.length; k++) ok = INTEGER.test(fields[k]!);
+    if (!ok) {
+      pending = line;
+      continue;
+    }
+    pending = undefined;
+    const numbers = fields.slice(fields.length - count).map(Number);
+    rows.push([fields.slice(0, fields.length - count).join('\t'), numbers]);
   }
-  return fields;
+  if (pending !== undefined) {
+    throw new ProtocolError(
+      `${what}: expected a name and ${count} tab-separated integers, got ${JSON.stringify(pending.length > 200 ? pending.slice(0, 200) + '...' : pending)}`,
+    );
+  }
+  return rows;
 }
 
 /**
  * Parses the lines of `status` (`TASK\tTOTAL\tRUNNING\tWORKERS`).
+ *
+ * Each row is read from the right, so a task name with a tab or a line break (refused by this
+ * library's client and worker, but another library may have submitted one) comes back whole.
  *
  * @example
  * ```ts
@@ -190,21 +254,67 @@ function tabFields(line: string, what: string, count: number): string[] {
  * ```
  *
  * @param lines - the listing without its `.` line
- * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields ending in 3 integers
+ * @throws {@link ProtocolError} for lines that do not end in 3 tab-separated integers
  */
 export function parseStatus(lines: readonly string[]): StatusRow[] {
-  return lines.map((line) => {
-    const f = tabFields(line, 'status', 4);
-    return { task: f[0]!, queued: integer(f[1]!, 'status', line), running: integer(f[2]!, 'status', line), workers: integer(f[3]!, 'status', line) };
-  });
+  return rowsFromRight(lines, 3, 'status').map(([task, [queued, running, workers]]) => ({ task, queued: queued!, running: running!, workers: workers! }));
+}
+
+/**
+ * Parses the lines of `prioritystatus` (`TASK\tHIGH\tNORMAL\tLOW\tWORKERS`, gearmand 1.1),
+ * each row from the right as {@link parseStatus}.
+ *
+ * @example
+ * ```ts
+ * parsePriorityStatus(['resize\t1\t2\t0\t1']); // [{ task: 'resize', high: 1, normal: 2, low: 0, workers: 1 }]
+ * ```
+ *
+ * @param lines - the listing without its `.` line
+ * @throws {@link ProtocolError} for lines that do not end in 4 tab-separated integers
+ */
+export function parsePriorityStatus(lines: readonly string[]): PriorityStatusRow[] {
+  return rowsFromRight(lines, 4, 'prioritystatus').map(([task, [high, normal, low, workers]]) => ({
+    task,
+    high: high!,
+    normal: normal!,
+    low: low!,
+    workers: workers!,
+  }));
+}
+
+/**
+ * Parses one `workers` line, or returns `undefined` if it has no ` : ` separator.
+ */
+function workerRow(line: string): WorkerRow | undefined {
+  const first = line.indexOf(' ');
+  const second = first === -1 ? -1 : line.indexOf(' ', first + 1);
+  if (first <= 0 || second === -1) return undefined;
+  const rest = line.slice(second + 1);
+  // The separator is a ':' word: after a space or at the start (gearmand prints an empty client
+  // id as 'FD IP  : …'; 'FD IP : …' is read the same way), and before a space or the end.
+  let sep = -1;
+  for (let i = rest.length - 1; i >= 0; i--) {
+    if (rest[i] === ':' && (i === 0 || rest[i - 1] === ' ') && (i === rest.length - 1 || rest[i + 1] === ' ')) {
+      sep = i;
+      break;
+    }
+  }
+  if (sep === -1) return undefined;
+  const clientId = rest.slice(0, Math.max(0, sep - 1));
+  const tasks = rest.slice(sep + 1).split(' ').filter((t) => t.length > 0);
+  return { fileDescriptor: line.slice(0, first), ip: line.slice(first + 1, second), clientId, tasks };
 }
 
 /**
  * Parses the lines of `workers`: `FD IP CLIENT_ID : TASK TASK…`.
  *
- * The client id is printed unescaped, so it may contain spaces (or be empty: `FD IP  : …`). The
- * separator taken is the last `:` that stands alone as a word, so an id like `a : b` parses; a task
- * named `:` on a connection does not (the protocol cannot tell them apart).
+ * gearmand prints the client id as it was set, so it may contain spaces (or be empty:
+ * `FD IP  : …`). The separator taken is the last `:` that stands alone as a word, so an id such as
+ * `web 1 : 42` (which this library's `setClientId` refuses, but another library may set) parses.
+ * What the protocol cannot tell apart: a task named `:` (the tasks before it would be read as part
+ * of the client id) and a task name with a space (another library's; it reads as two tasks). A
+ * line with no separator is the start of a client id with a line break in it, and is joined (with
+ * `\n`) to the next line.
  *
  * @example
  * ```ts
@@ -214,51 +324,52 @@ export function parseStatus(lines: readonly string[]): StatusRow[] {
  * ```
  *
  * @param lines - the listing without its `.` line
- * @throws {@link ProtocolError} for a line without the fields or the ` : ` separator
+ * @throws {@link ProtocolError} for lines left over without the fields or the ` : ` separator
  */
 export function parseWorkers(lines: readonly string[]): WorkerRow[] {
-  return lines.map((line) => {
-    const first = line.indexOf(' ');
-    const second = first === -1 ? -1 : line.indexOf(' ', first + 1);
-    if (first <= 0 || second === -1) throw new ProtocolError(`workers: malformed line ${JSON.stringify(line)}`);
-    const rest = line.slice(second + 1);
-    // The separator is a ':' word: after a space or at the start (gearmand prints an empty client
-    // id as 'FD IP  : …'; 'FD IP : …' is read the same way), and before a space or the end.
-    let sep = -1;
-    for (let i = rest.length - 1; i >= 0; i--) {
-      if (rest[i] === ':' && (i === 0 || rest[i - 1] === ' ') && (i === rest.length - 1 || rest[i + 1] === ' ')) {
-        sep = i;
-        break;
-      }
+  const rows: WorkerRow[] = [];
+  let pending: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = pending === undefined ? lines[i]! : `${pending}\n${lines[i]!}`;
+    const row = workerRow(line);
+    if (row === undefined) {
+      pending = line;
+      continue;
     }
-    if (sep === -1) throw new ProtocolError(`workers: no ' : ' separator in ${JSON.stringify(line)}`);
-    const clientId = rest.slice(0, Math.max(0, sep - 1));
-    const tasks = rest.slice(sep + 1).split(' ').filter((t) => t.length > 0);
-    return { fileDescriptor: line.slice(0, first), ip: line.slice(first + 1, second), clientId, tasks };
-  });
+    pending = undefined;
+    rows.push(row);
+  }
+  if (pending !== undefined) throw new ProtocolError(`workers: no 'FD IP CLIENT_ID :' fields in ${JSON.stringify(pending.slice(0, 200))}`);
+  return rows;
 }
 
 /**
- * Parses the lines of `show jobs` (`HANDLE\tRETRIES\tIGNORED\tQUEUED`, gearmand 1.1).
+ * Parses the lines of `show jobs` (`HANDLE\tRETRIES\tIGNORED\tQUEUED`, gearmand 1.1) into
+ * {@link JobRow}s (`{ handle, retries, ignored, stored }`; see there for the columns and
+ * python-gearman's names for them).
  *
  * @example
  * ```ts
- * parseJobs(['H:vm:4\t0\t1\t0']); // [{ handle: 'H:vm:4', retries: 0, ignored: 1, queued: 0 }]
+ * parseJobs(['H:vm:4\t0\t1\t0']); // [{ handle: 'H:vm:4', retries: 0, ignored: 1, stored: 0 }]
  * ```
  *
  * @param lines - the listing without its `.` line
- * @throws {@link ProtocolError} for a line that is not 4 tab-separated fields ending in 3 integers
+ * @throws {@link ProtocolError} for lines that do not end in 3 tab-separated integers
  */
 export function parseJobs(lines: readonly string[]): JobRow[] {
-  return lines.map((line) => {
-    const f = tabFields(line, 'show jobs', 4);
-    return { handle: f[0]!, retries: integer(f[1]!, 'show jobs', line), ignored: integer(f[2]!, 'show jobs', line), queued: integer(f[3]!, 'show jobs', line) };
-  });
+  return rowsFromRight(lines, 3, 'show jobs').map(([handle, [retries, ignored, stored]]) => ({
+    handle,
+    retries: retries!,
+    ignored: ignored!,
+    stored: stored!,
+  }));
 }
 
 /**
  * Parses the lines of `show unique jobs`: one unique per job, `''` for a job submitted without one
- * (gearmand prints an empty line).
+ * (gearmand prints an empty line), `'.'` for a job whose unique is `.` (the admin client tells it
+ * from the end of the listing). A unique with a line break (refused by this library's client)
+ * reads as two.
  *
  * @param lines - the listing without its `.` line
  * @returns a copy of `lines`

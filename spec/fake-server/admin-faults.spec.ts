@@ -227,14 +227,19 @@ describe('admin client: a server that never answers', () => {
 
 describe('admin client: answers split across reads', () => {
   it('parses a listing delivered one byte per write, mixed with an ECHO_RES', async () => {
+    // Answers go out in request order, as gearmand sends them: each waits for the one before.
+    let previous = Promise.resolve();
+    const inOrder = (send: () => Promise<void>): void => {
+      previous = previous.then(send);
+    };
     const { admin } = await start((conn, item) => {
       if (isLine('status')(item)) {
-        void conn.sendSplit(STATUS, Array.from({ length: STATUS.length - 1 }, (_, i) => i + 1));
+        inOrder(() => conn.sendSplit(STATUS, Array.from({ length: STATUS.length - 1 }, (_, i) => i + 1)));
         return true;
       }
       if ('type' in item && item.type === T.ECHO_REQ) {
         const echo = res('ECHO_RES', item.args[0] as Buffer);
-        void conn.sendSplit(echo, [3, 12, 13]);
+        inOrder(() => conn.sendSplit(echo, [3, 12, 13]));
         return true;
       }
       return false;

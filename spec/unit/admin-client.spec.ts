@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GearmanAdminClient } from '../../lib/admin-client.js';
-import { ConnectionError, GearmanError, InvalidAdminClientState, ProtocolError } from '../../lib/errors.js';
+import { ConnectionError, GearmanError, InvalidAdminClientState, InvalidArgumentError, ProtocolError } from '../../lib/errors.js';
 import { encodePacket } from '../../lib/protocol/encoder.js';
 import { CommandType, MAGIC_RES } from '../../lib/protocol/commands.js';
 
@@ -73,6 +73,7 @@ function admin(host: string, options?: ConstructorParameters<typeof GearmanAdmin
 
 describe('GearmanAdminClient construction', () => {
   it('takes exactly one server', () => {
+    expect(() => new GearmanAdminClient(['127.0.0.1:1', '127.0.0.1:2'])).toThrow(InvalidArgumentError);
     expect(() => new GearmanAdminClient(['127.0.0.1:1', '127.0.0.1:2'])).toThrow(GearmanError);
     try {
       new GearmanAdminClient(['127.0.0.1:1', '127.0.0.1:2']);
@@ -135,6 +136,7 @@ describe('GearmanAdminClient arguments', () => {
         () => undefined,
         (err: unknown) => err,
       );
+      expect(error, what).toBeInstanceOf(InvalidArgumentError);
       expect(error, what).toBeInstanceOf(GearmanError);
       expect((error as GearmanError).code, what).toBe('INVALID_ARGUMENT');
     }

@@ -4,17 +4,18 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_ADMIN_LINE_BYTES,
   adminLine,
+  checkAdminHandle,
   checkAdminInteger,
-  checkAdminWord,
   isErrLine,
   parseErrLine,
   parseJobs,
+  parsePriorityStatus,
   parseStatus,
   parseUniqueJobs,
   parseWorkers,
   stripOk,
 } from '../../lib/protocol/admin.js';
-import { GearmanError, ProtocolError, ServerError } from '../../lib/errors.js';
+import { GearmanError, InvalidArgumentError, ProtocolError, ServerError } from '../../lib/errors.js';
 
 describe('parseStatus', () => {
   it('reads the transcript rows as numbers', () => {
@@ -35,11 +36,46 @@ describe('parseStatus', () => {
     expect(parseStatus([])).toEqual([]);
   });
 
-  it('rejects rows with the wrong field count or non-integer counts', () => {
+  it('reads each row from the right: a task name with a tab comes back whole', () => {
+    // gearmand 1.1.20 printed these for jobs another library submitted to 'tab\ttask' and 'x\t5'.
+    expect(parseStatus(['tab\ttask\t1\t0\t0', 'x\t5\t2\t0\t1', 'email\t1\t1\t1\t1'])).toEqual([
+      { task: 'tab\ttask', queued: 1, running: 0, workers: 0 },
+      { task: 'x\t5', queued: 2, running: 0, workers: 1 },
+      { task: 'email\t1', queued: 1, running: 1, workers: 1 },
+    ]);
+  });
+
+  it('joins the lines of a task name with line breaks, "." lines included', () => {
+    // gearmand 1.1.20 printed 'nl\n.\nx\t1\t0\t0\n' for a function named 'nl\n.\nx'.
+    expect(parseStatus(['nl', '.', 'x\t1\t0\t0', 'plain\t2\t0\t0', 'end', '\t0\t0\t1'])).toEqual([
+      { task: 'nl\n.\nx', queued: 1, running: 0, workers: 0 },
+      { task: 'plain', queued: 2, running: 0, workers: 0 },
+      { task: 'end\n', queued: 0, running: 0, workers: 1 },
+    ]);
+  });
+
+  it('rejects lines that no row completes', () => {
     expect(() => parseStatus(['email\t1\t1'])).toThrow(ProtocolError);
-    expect(() => parseStatus(['email\t1\t1\t1\t1'])).toThrow(ProtocolError);
-    expect(() => parseStatus(['email\tone\t1\t1'])).toThrow(/expected an integer, got "one"/);
+    expect(() => parseStatus(['email\tone\t1\t1'])).toThrow(/expected a name and 3 tab-separated integers, got "email\\tone\\t1\\t1"/);
     expect(() => parseStatus(['email\t1\t\t1'])).toThrow(ProtocolError);
+    expect(() => parseStatus(['email\t1\t0\t1', 'dangling'])).toThrow(/got "dangling"/);
+  });
+});
+
+describe('parsePriorityStatus', () => {
+  it('reads the transcript rows: HIGH, NORMAL, LOW, WORKERS', () => {
+    expect(parsePriorityStatus(['email\t0\t0\t0\t1', 'resize\t1\t2\t0\t1'])).toEqual([
+      { task: 'email', high: 0, normal: 0, low: 0, workers: 1 },
+      { task: 'resize', high: 1, normal: 2, low: 0, workers: 1 },
+    ]);
+  });
+
+  it('reads rows from the right as status does', () => {
+    expect(parsePriorityStatus(['tab\ttask\t0\t1\t0\t0', 'nl', '.', 'x\t0\t1\t0\t0'])).toEqual([
+      { task: 'tab\ttask', high: 0, normal: 1, low: 0, workers: 0 },
+      { task: 'nl\n.\nx', high: 0, normal: 1, low: 0, workers: 0 },
+    ]);
+    expect(() => parsePriorityStatus(['email\t1\t1\t1'])).toThrow(/expected a name and 4 tab-separated integers/);
   });
 });
 
@@ -74,10 +110,24 @@ describe('parseWorkers', () => {
     expect(parseWorkers(['12 ::1 - : f'])).toEqual([{ fileDescriptor: '12', ip: '::1', clientId: '-', tasks: ['f'] }]);
   });
 
-  it('rejects lines without the fields or the separator', () => {
+  it('reads a client id with a line break (joined with the next line)', () => {
+    expect(parseWorkers(['38 127.0.0.1 two', 'lines : fa', '39 127.0.0.1 - :'])).toEqual([
+      { fileDescriptor: '38', ip: '127.0.0.1', clientId: 'two\nlines', tasks: ['fa'] },
+      { fileDescriptor: '39', ip: '127.0.0.1', clientId: '-', tasks: [] },
+    ]);
+  });
+
+  it("what the protocol cannot tell apart: a task named ':' and task names with spaces", () => {
+    // gearmand 1.1.20 printed this for client id 'my id : with colon', CAN_DO 'sp ace' then ':'.
+    expect(parseWorkers(['38 127.0.0.1 my id : with colon : : sp ace'])).toEqual([
+      { fileDescriptor: '38', ip: '127.0.0.1', clientId: 'my id : with colon :', tasks: ['sp', 'ace'] },
+    ]);
+  });
+
+  it('rejects lines that no row completes', () => {
     expect(() => parseWorkers(['38'])).toThrow(ProtocolError);
     expect(() => parseWorkers(['38 127.0.0.1'])).toThrow(ProtocolError);
-    expect(() => parseWorkers(['38 127.0.0.1 worker-1 email'])).toThrow(/no ' : ' separator/);
+    expect(() => parseWorkers(['38 127.0.0.1 worker-1 email'])).toThrow(/no 'FD IP CLIENT_ID :' fields in "38 127.0.0.1 worker-1 email"/);
     expect(() => parseWorkers(['38 127.0.0.1 worker-1:email'])).toThrow(ProtocolError);
   });
 });
@@ -85,11 +135,16 @@ describe('parseWorkers', () => {
 describe('parseJobs', () => {
   it('reads the transcript rows with gearmand 1.1 columns as numbers', () => {
     expect(parseJobs(['H:vm:1\t0\t0\t1', 'H:vm:2\t0\t0\t1', 'H:vm:4\t0\t1\t0', 'H:vm:3\t2\t0\t1'])).toEqual([
-      { handle: 'H:vm:1', retries: 0, ignored: 0, queued: 1 },
-      { handle: 'H:vm:2', retries: 0, ignored: 0, queued: 1 },
-      { handle: 'H:vm:4', retries: 0, ignored: 1, queued: 0 },
-      { handle: 'H:vm:3', retries: 2, ignored: 0, queued: 1 },
+      { handle: 'H:vm:1', retries: 0, ignored: 0, stored: 1 },
+      { handle: 'H:vm:2', retries: 0, ignored: 0, stored: 1 },
+      { handle: 'H:vm:4', retries: 0, ignored: 1, stored: 0 },
+      { handle: 'H:vm:3', retries: 2, ignored: 0, stored: 1 },
     ]);
+  });
+
+  it("uses none of python-gearman's names for these columns (queued, canceled, enabled)", () => {
+    const [row] = parseJobs(['H:vm:1\t3\t1\t0']);
+    expect(Object.keys(row!).sort()).toEqual(['handle', 'ignored', 'retries', 'stored']);
   });
 
   it('rejects malformed rows', () => {
@@ -164,36 +219,40 @@ describe('stripOk', () => {
 });
 
 describe('command arguments', () => {
-  it('accepts words the text protocol carries', () => {
-    expect(checkAdminWord('resize', 'task')).toBe('resize');
-    expect(checkAdminWord('H:vm:42', 'handle')).toBe('H:vm:42');
-    expect(checkAdminWord('tâche-ü', 'task')).toBe('tâche-ü');
+  it('accepts handles the text protocol carries', () => {
+    expect(checkAdminHandle('H:vm:42', 'cancelJob')).toBe('H:vm:42');
+    expect(checkAdminHandle('H:hôte-ü:1', 'cancelJob')).toBe('H:hôte-ü:1');
+    expect(checkAdminHandle('h'.repeat(63), 'cancelJob')).toHaveLength(63);
   });
 
-  it.each([['two words'], ['line\nbreak'], ['cr\r'], ['tab\there'], ['nul\0'], [''], [' lead'], ['trail ']])(
-    'rejects %j with INVALID_ARGUMENT',
+  it.each([['two words'], ['line\nbreak'], ['cr\r'], ['tab\there'], ['nul\0'], [' lead'], ['trail '], ['del\x7f']])(
+    'rejects the handle %j with an InvalidArgumentError naming the call',
     (value) => {
-      expect(() => checkAdminWord(value, 'task')).toThrow(GearmanError);
-      try {
-        checkAdminWord(value, 'task');
-      } catch (err) {
-        expect((err as GearmanError).code).toBe('INVALID_ARGUMENT');
-        expect((err as GearmanError).message).toMatch(/^task /);
-      }
+      expect(() => checkAdminHandle(value, 'cancelJob')).toThrow(InvalidArgumentError);
+      expect(() => checkAdminHandle(value, 'cancelJob')).toThrow(/^cancelJob: handle ".*" contains whitespace, NUL or a control character/s);
     },
   );
 
-  it('rejects non-strings', () => {
-    expect(() => checkAdminWord(42, 'handle')).toThrow(/handle must be a non-empty string, got 42$/);
-    expect(() => checkAdminWord(undefined, 'handle')).toThrow(GearmanError);
+  it('rejects empty, overlong and non-string handles', () => {
+    expect(() => checkAdminHandle('', 'cancelJob')).toThrow(/^cancelJob: handle must be a non-empty string, got string ""$/);
+    expect(() => checkAdminHandle(42, 'cancelJob')).toThrow(/^cancelJob: handle must be a non-empty string, got number 42$/);
+    expect(() => checkAdminHandle('h'.repeat(64), 'cancelJob')).toThrow(/handle is 64 bytes; gearmand's handles are at most 63/);
+    try {
+      checkAdminHandle(undefined, 'cancelJob');
+    } catch (err) {
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err).toBeInstanceOf(GearmanError);
+      expect((err as InvalidArgumentError).code).toBe('INVALID_ARGUMENT');
+    }
   });
 
   it('accepts integers only for sizes', () => {
-    expect(checkAdminInteger(10, 'maxSize')).toBe('10');
-    expect(checkAdminInteger(0, 'maxSize')).toBe('0');
-    expect(checkAdminInteger(-1, 'maxSize')).toBe('-1');
+    expect(checkAdminInteger(10, 'maxSize', 'sendMaxqueue')).toBe('10');
+    expect(checkAdminInteger(0, 'maxSize', 'sendMaxqueue')).toBe('0');
+    expect(checkAdminInteger(-1, 'maxSize', 'sendMaxqueue')).toBe('-1');
     for (const bad of [1.5, Number.NaN, Infinity, 2 ** 60, '3', null]) {
-      expect(() => checkAdminInteger(bad, 'maxSize')).toThrow(/maxSize must be an integer/);
+      expect(() => checkAdminInteger(bad, 'maxSize', 'sendMaxqueue')).toThrow(InvalidArgumentError);
+      expect(() => checkAdminInteger(bad, 'maxSize', 'sendMaxqueue')).toThrow(/^sendMaxqueue: maxSize must be an integer/);
     }
   });
 
@@ -204,6 +263,6 @@ describe('command arguments', () => {
     expect(Buffer.byteLength(adminLine('cancel', 'job', fits))).toBe(MAX_ADMIN_LINE_BYTES);
     expect(() => adminLine('cancel', 'job', fits + 'x')).toThrow(/at most 8192/);
     // Counted in bytes, not characters.
-    expect(() => adminLine('cancel', 'job', 'é'.repeat(4096))).toThrow(GearmanError);
+    expect(() => adminLine('cancel', 'job', 'é'.repeat(4096))).toThrow(InvalidArgumentError);
   });
 });
