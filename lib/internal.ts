@@ -5,8 +5,8 @@
  *
  * It re-exports the connection (`GearmanConnection`), the connection manager and its poll-loop
  * types, the command handlers (`CommandHandler`, `ClientCommandHandler`, `WorkerCommandHandler`,
- * `AdminClientCommandHandler`), host parsing, and the argument checks. Declarations marked
- * `@internal` in the sources exist at run time but are left out of the published `.d.ts` files.
+ * `AdminClientCommandHandler`), host parsing, and the argument checks. Declarations that the
+ * sources tag as internal exist at run time but are left out of the published `.d.ts` files.
  *
  * @example
  * ```ts
