@@ -233,6 +233,10 @@ describe('the packed package, installed into an app', () => {
     const result = ok(await run(process.execPath, ['--input-type=module', '-e', probe], app), 'import gearman-ts/server');
     if (existsSync(join(root, 'lib/server/index.ts'))) {
       expect(result.stdout.trim(), 'gearman-ts/server must export GearmanServer').toBe('function');
+      // CommonJS too: require() fails on a module graph with top-level await.
+      writeFileSync(join(app, 'server.cjs'), `console.log(typeof require('gearman-ts/server').GearmanServer)`);
+      const required = ok(await run(process.execPath, ['server.cjs'], app), "require('gearman-ts/server')");
+      expect(required.stdout.trim()).toBe('function');
     } else {
       // The embedded server is not in this tree yet: the map entry is right (not
       // ERR_PACKAGE_PATH_NOT_EXPORTED) and only the file is missing.
