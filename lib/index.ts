@@ -65,6 +65,6 @@ export * as adminClient from './ns/admin-client.js';
 /** python-gearman's `gearman.job` module. */
 export * as job from './ns/job.js';
 /** python-gearman's `gearman.errors` module. */
-export * as errors from './errors.js';
+export * as errors from './ns/errors.js';
 /** The wire protocol: packet table, encoder, decoder, admin text codec. */
 export * as protocol from './ns/protocol.js';
