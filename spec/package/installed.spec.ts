@@ -174,7 +174,7 @@ describe('the packed package, installed into an app', () => {
   });
 
   it('ships dist/ with its declarations, lib/ for the source maps, and no specs or benchmarks', () => {
-    for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'docs/porting-from-python-gearman.md', 'dist/index.js', 'dist/index.d.ts', 'dist/internal.js', 'dist/internal.d.ts', 'lib/index.ts']) {
+    for (const f of ['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', 'docs/porting-from-python-gearman.md', 'dist/index.js', 'dist/index.d.ts', 'dist/internal.js', 'dist/internal.d.ts', 'lib/index.ts']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(spec|bench|examples|scripts|\.ci)\//.test(f))).toEqual([]);
