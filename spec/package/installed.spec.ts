@@ -1,14 +1,16 @@
 // The package as npm users get it: `npm pack`, the tarball installed into a fresh app outside the
 // tree (offline, from the npm cache), then a client and a worker run from it as ES module,
 // CommonJS, and TypeScript (strict, nodenext, exactOptionalPropertyTypes, noUncheckedIndexedAccess,
-// skipLibCheck off, so the published .d.ts files are type-checked too), against the shared gearmand.
+// skipLibCheck off, so the published .d.ts files are type-checked too), against the embedded job
+// server once the tree has one, else the shared gearmand (spec/package/job-server.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedHosts, taskName } from '../helpers/env.js';
+import { taskName } from '../helpers/env.js';
+import { startJobServer, type JobServer } from './job-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
@@ -144,10 +146,13 @@ let work: string;
 let app: string;
 let tarball: string;
 let files: string[];
+let server: JobServer;
+const servers = () => server.host;
 
 describe('the packed package, installed into an app', () => {
   beforeAll(async () => {
     if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    server = await startJobServer();
     work = mkdtempSync(join(tmpdir(), 'gearman-ts-pack-'));
     // --ignore-scripts: dist/ is already built (pretest); rebuilding it here would pull it away from
     // the specs that import the package while this one runs.
@@ -169,8 +174,9 @@ describe('the packed package, installed into an app', () => {
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
   }, 240_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('ships dist/ with its declarations, lib/ for the source maps, and no specs or benchmarks', () => {
@@ -203,13 +209,13 @@ describe('the packed package, installed into an app', () => {
 
   it('runs a worker and a client from an ES module', async () => {
     const task = taskName('pkg-esm');
-    const result = ok(await run(process.execPath, ['esm.mjs'], app, { GEARMAN_SERVERS: sharedHosts().join(','), TASK: task }, 30_000), 'esm.mjs');
+    const result = ok(await run(process.execPath, ['esm.mjs'], app, { GEARMAN_SERVERS: servers(), TASK: task }, 30_000), 'esm.mjs');
     expect(result.stdout.trim()).toBe('true mse UNKNOWN function gearman-ts');
   });
 
   it('runs a worker and a client from CommonJS: require() of the ES module (Node >= 20.19)', async () => {
     const task = taskName('pkg-cjs');
-    const result = ok(await run(process.execPath, ['cjs.cjs'], app, { GEARMAN_SERVERS: sharedHosts().join(','), TASK: task }, 30_000), 'cjs.cjs');
+    const result = ok(await run(process.execPath, ['cjs.cjs'], app, { GEARMAN_SERVERS: servers(), TASK: task }, 30_000), 'cjs.cjs');
     // Some Node 20 and 22 releases warn that require(esm) is experimental; nothing else may be printed.
     expect(result.stderr.replace(/^.*ExperimentalWarning.*\n|^\(Use `node --trace-warnings.*\n/gm, '')).toBe('');
     expect(result.stdout.trim()).toBe('true sjc UNKNOWN function gearman-ts');
@@ -220,7 +226,7 @@ describe('the packed package, installed into an app', () => {
     // The .cts compiled to require() calls, not import statements.
     const compiled = readFileSync(join(app, 'out/app.cjs'), 'utf8');
     expect(compiled).toMatch(/require\("gearman-ts"\)/);
-    const env = { GEARMAN_SERVERS: sharedHosts().join(',') };
+    const env = { GEARMAN_SERVERS: servers() };
     const m = ok(await run(process.execPath, ['out/app.mjs'], app, { ...env, TASK: taskName('pkg-mts') }, 30_000), 'out/app.mjs');
     expect(m.stdout.trim()).toBe('true stm UNKNOWN true gearman-ts');
     const c = ok(await run(process.execPath, ['out/app.cjs'], app, { ...env, TASK: taskName('pkg-cts') }, 30_000), 'out/app.cjs');

@@ -3,13 +3,14 @@
 // by itself. JavaScript blocks that call require() are CommonJS, checked as JavaScript (.cjs with
 // checkJs: TypeScript types require() calls in JavaScript files); the others, JavaScript or
 // TypeScript, are checked as TypeScript ES modules (.mts), as a TypeScript user pasting them would.
-// Host names in the blocks ('localhost:4730', 'otherhost:4730') are pointed at the shared gearmand.
+// Host names in the blocks ('localhost:4730', 'otherhost:4730') are pointed at the embedded job
+// server once the tree has one (spec/package/job-server.ts), else at the shared gearmand.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedHosts } from '../helpers/env.js';
+import { startJobServer, type JobServer } from './job-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
@@ -49,14 +50,15 @@ function run(file: string, args: string[], cwd: string, timeoutMs: number): Prom
 
 const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
 let dir: string;
+let server: JobServer | undefined;
 
 describe('README code blocks', () => {
   beforeAll(async () => {
     // Inside the package, so `import 'gearman-ts'` resolves to this tree's build (self-reference).
     dir = mkdtempSync(join(root, '.readme-blocks-'));
-    const server = sharedHosts()[0]!;
+    server = await startJobServer();
     for (const [n, block] of blocks.entries()) {
-      const code = block.code.replace(/'[a-z][a-z0-9.-]*:4730'/g, `'${server}'`);
+      const code = block.code.replace(/'[a-z][a-z0-9.-]*:4730'/g, `'${server.host}'`);
       writeFileSync(join(dir, `block-${n}.${block.commonjs ? 'cjs' : 'mts'}`), code);
     }
     writeFileSync(
@@ -84,8 +86,9 @@ describe('README code blocks', () => {
     if (emit.code !== 0) throw new Error(`tsc could not emit the README blocks:\n${emit.stdout}${emit.stderr}`);
   }, 150_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('has code blocks to run', () => {
