@@ -12,7 +12,7 @@
  * console.log(request.state === gearman.client.JOB_COMPLETE, String(request.result));
  * ```
  *
- * @packageDocumentation
+ * @module gearman-ts
  */
 export { GearmanClient } from './client.js';
 export type { GearmanClientOptions, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions } from './client.js';
