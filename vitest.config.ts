@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['spec/integration/**/*.spec.ts', 'spec/regressions/**/*.spec.ts'],
+          include: ['spec/integration/**/*.spec.ts', 'spec/regressions/**/*.spec.ts', 'spec/package/**/*.spec.ts'],
           globalSetup: ['spec/helpers/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -12,7 +12,7 @@
  * console.log(request.state === gearman.client.JOB_COMPLETE, String(request.result));
  * ```
  *
- * @packageDocumentation
+ * @module gearman-ts
  */
 export { GearmanClient } from './client.js';
 export type { GearmanClientOptions, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions } from './client.js';
@@ -53,15 +53,8 @@ export {
 } from './constants.js';
 export type { Priority, JobState } from './constants.js';
 export type { HostEntry, HostObject } from './hosts.js';
-export { GearmanConnection } from './connection.js';
-export type { GearmanConnectionOptions, ConnectionEvents } from './connection.js';
 export { ConnectionManager } from './connection-manager.js';
 export type { ConnectionManagerOptions, Logger, PollResult, PollOptions } from './connection-manager.js';
-export { CommandHandler } from './command-handler/command-handler.js';
-export { ClientCommandHandler } from './command-handler/client-handler.js';
-export { WorkerCommandHandler } from './command-handler/worker-handler.js';
-export type { WorkerHandlerState } from './command-handler/worker-handler.js';
-export { AdminClientCommandHandler } from './command-handler/admin-handler.js';
 
 /** python-gearman's `gearman.client` module: the client and the names it exports. */
 export * as client from './ns/client.js';
@@ -72,6 +65,6 @@ export * as adminClient from './ns/admin-client.js';
 /** python-gearman's `gearman.job` module. */
 export * as job from './ns/job.js';
 /** python-gearman's `gearman.errors` module. */
-export * as errors from './errors.js';
+export * as errors from './ns/errors.js';
 /** The wire protocol: packet table, encoder, decoder, admin text codec. */
 export * as protocol from './ns/protocol.js';

@@ -3,4 +3,3 @@
  * @module
  */
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from '../admin-client.js';
-export { AdminClientCommandHandler } from '../command-handler/admin-handler.js';

@@ -3,7 +3,6 @@
  * @module
  */
 export { GearmanClient } from '../client.js';
-export { ClientCommandHandler } from '../command-handler/client-handler.js';
 export {
   PRIORITY_NONE, PRIORITY_LOW, PRIORITY_HIGH, JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE,
 } from '../constants.js';

@@ -3,6 +3,5 @@
  * @module
  */
 export { GearmanWorker, defaultRetryStrategy } from '../worker.js';
-export { WorkerCommandHandler } from '../command-handler/worker-handler.js';
 /** Default `work()` cycle length in seconds (python-gearman's `POLL_TIMEOUT_IN_SECONDS`). */
 export const POLL_TIMEOUT_IN_SECONDS = 60;

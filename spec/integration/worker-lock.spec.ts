@@ -2,7 +2,8 @@
 // while the lock is held elsewhere is remembered (no NOOP / PRE_SLEEP ping-pong), and the lock is
 // held until the callback settles even when the job's server goes away.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GearmanClient, GearmanWorker, JOB_COMPLETE, protocol, type GearmanConnection, type Logger } from '../../lib/index.js';
+import { GearmanClient, GearmanWorker, JOB_COMPLETE, protocol, type Logger } from '../../lib/index.js';
+import type { GearmanConnection } from '../../lib/internal.js';
 import type { PacketArgs } from '../../lib/protocol/decoder.js';
 import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
 import { taskName, until } from '../helpers/env.js';

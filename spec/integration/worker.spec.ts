@@ -17,9 +17,9 @@ import {
   JsonEncoder,
   defaultRetryStrategy,
   protocol,
-  type GearmanConnection,
   type Logger,
 } from '../../lib/index.js';
+import type { GearmanConnection } from '../../lib/internal.js';
 import type { PacketArgs } from '../../lib/protocol/decoder.js';
 import { sharedHosts, sharedPort, taskName, until } from '../helpers/env.js';
 import { freePort } from '../helpers/gearmand.mjs';
