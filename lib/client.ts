@@ -12,7 +12,9 @@ import { ClientCommandHandler, StatusQuery, submitCommand, type ClientHandlerHos
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
-import { ExceededConnectionAttempts, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
+import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
+import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
+import { staticDataEncoder } from './encoders.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
 
@@ -76,6 +78,16 @@ export interface SubmitRequestsOptions extends WaitOptions {
 
 const UNIQUE_POOL_BYTES = 8192;
 
+/** The keys of each options object the client takes (checked with checkOptions). @internal */
+export const CLIENT_OPTION_KEYS = {
+  constructor: ['dataEncoder', 'connectTimeoutMs', 'keepAlive', 'maxPacketSize', 'logger', 'createSocket', 'randomUniqueBytes', 'exceptions'],
+  submitJob: ['unique', 'priority', 'background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
+  submitMultipleJobs: ['background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
+  job: ['task', 'data', 'unique', 'priority'],
+  submitMultipleRequests: ['waitUntilComplete', 'pollTimeout'],
+  wait: ['pollTimeout'],
+} satisfies Record<string, readonly string[]>;
+
 /**
  * A Gearman client.
  *
@@ -107,13 +119,20 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */
   constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions = {}) {
-    super(hostList, options);
-    const bytes = options?.randomUniqueBytes ?? 16;
+    const opts = checkOptions(options, CLIENT_OPTION_KEYS.constructor, 'GearmanClient options');
+    super(hostList, opts);
+    // python-gearman's class attribute, translated literally (`static dataEncoder = JsonEncoder`
+    // on a subclass), counts as well as the instance field; the option wins over both.
+    if (opts.dataEncoder === undefined) {
+      const fromClass = staticDataEncoder(new.target, GearmanClient);
+      if (fromClass !== undefined) this.dataEncoder = fromClass;
+    }
+    const bytes = opts.randomUniqueBytes ?? 16;
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > 31) {
-      throw new TypeError(`randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${String(bytes)}`);
+      throw new InvalidArgumentError(`GearmanClient options: randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${describeValue(bytes)}`);
     }
     this.randomUniqueBytes = bytes;
-    this.exceptions = options?.exceptions ?? true;
+    this.exceptions = opts.exceptions ?? true;
   }
 
   /** @internal */
@@ -179,8 +198,9 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    */
   submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
     try {
-      const opts = submitOptions(options);
-      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
+      const given = checkOptions(options, CLIENT_OPTION_KEYS.submitJob, 'submitJob');
+      const opts = submitOptions(given, 'submitJob');
+      const request = this.createRequest(task, data, given.unique, given.priority, opts.background, opts.maxRetries, 'submitJob');
       return this.submit(request, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest>;
     } catch (err) {
       return Promise.reject(err);
@@ -206,13 +226,15 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    */
   submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
-      const opts = submitOptions(options);
-      if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
+      const opts = submitOptions(checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleJobs, 'submitMultipleJobs'), 'submitMultipleJobs');
+      if (!Array.isArray(jobs)) throw new InvalidArgumentError(`submitMultipleJobs: expected an array of { task, data } jobs, got ${describeValue(jobs)}`);
       const requests: GearmanJobRequest[] = new Array(jobs.length);
       for (let i = 0; i < jobs.length; i++) {
+        const where = `submitMultipleJobs job ${i}`;
         const job = jobs[i];
-        if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
-        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+        if (typeof job !== 'object' || job === null) throw new InvalidArgumentError(`${where}: expected an object { task, data, unique?, priority? }, got ${describeValue(job)}`);
+        checkOptions(job, CLIENT_OPTION_KEYS.job, where);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where);
       }
       return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
@@ -238,9 +260,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'submitMultipleRequests');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      for (const request of requests) this.prepare(request);
-      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleRequests, 'submitMultipleRequests');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'submitMultipleRequests');
+      for (const request of requests) this.prepare(request, 'submitMultipleRequests');
+      for (const request of requests) this.withdrawFromUnresponsive(request);
+      return this.submit(requests, opts.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -255,26 +279,35 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * Builds, validates and encodes one request (python-gearman's `_create_request`).
    * @internal
    */
-  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number): GearmanJobRequest {
-    if (typeof task !== 'string') throw new TypeError(`task must be a string, got ${task === null ? 'null' : typeof task}`);
-    if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
-    const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
+  protected createRequest(
+    task: string,
+    data: unknown,
+    unique: string | null | undefined,
+    priority: Priority | undefined,
+    background: boolean,
+    maxRetries: number,
+    where = 'submitJob',
+  ): GearmanJobRequest {
+    checkTaskName(task, where);
+    const given = checkUnique(unique, where);
+    const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
-    if (!unique) request.wire.generatedUnique = true;
-    this.prepare(request);
+    if (given === null) request.wire.generatedUnique = true;
+    this.prepare(request, where);
     return request;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
-  private prepare(request: GearmanJobRequest): void {
-    if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
+  private prepare(request: GearmanJobRequest, where: string): void {
+    if (!(request instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(request)}`);
     const wire = request.wire;
-    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data) return;
+    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data && wire.validatedUnique === request.job.unique) return;
+    checkTaskName(request.job.task, where);
+    if (!wire.generatedUnique) checkUnique(request.job.unique, where);
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
-      throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
+      throw new InvalidArgumentError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${describeValue(encoded)}`);
     }
-    if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
     if (request.job.unique === null || request.job.unique === '') {
       request.job.unique = this.generateUnique();
       wire.generatedUnique = true;
@@ -334,11 +367,52 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     return rotation;
   }
 
-  /** The head of the request's rotation if it is connected (no await needed). */
+  /**
+   * The connection to send `request` on without an await: the head of its rotation if it is
+   * connected, except that a server which left a call's submissions unanswered past its
+   * `pollTimeout` (a hung server) is passed over for the next connected one that answers.
+   */
   private connectedFor(request: GearmanJobRequest): GearmanConnection | undefined {
     const list = this.connectionList;
-    const head = list.length === 1 ? list[0]! : list.length === 0 ? undefined : this.rotationOf(request)[0]!;
-    return head !== undefined && head.connected && head.handler !== undefined ? head : undefined;
+    if (list.length <= 1) {
+      const only = list[0];
+      return only !== undefined && only.connected && only.handler !== undefined ? only : undefined;
+    }
+    const rotation = this.rotationOf(request);
+    const head = rotation[0]!;
+    if (!(head.connected && head.handler !== undefined)) return undefined; // connect it (failover order)
+    if (!(head.handler as ClientCommandHandler).unresponsive) return head;
+    for (let i = 1; i < rotation.length; i++) {
+      const c = rotation[i]!;
+      if (c.connected && c.handler !== undefined && !(c.handler as ClientCommandHandler).unresponsive) return c;
+    }
+    return head;
+  }
+
+  /**
+   * A call ended on its deadline with `request` still `JOB_PENDING`: its server did not even
+   * acknowledge the submission in time. Its handler is marked unresponsive until it answers
+   * anything, so new submissions go to servers that answer. @internal
+   */
+  noteUnanswered(request: GearmanJobRequest): void {
+    const handler = this.handlerOf(request.job.connection);
+    if (handler !== undefined && this.connectionList.length > 1) handler.unresponsive = true;
+  }
+
+  /**
+   * Re-submission of a request whose server never acknowledged it (`JOB_PENDING` when its last
+   * call timed out, the server still silent): it is taken back and re-sent elsewhere (counting an
+   * attempt). If the silent server wakes up and runs it too, its packets for that job are
+   * ignored (they carry a handle the request never had). @internal
+   */
+  private withdrawFromUnresponsive(request: GearmanJobRequest): void {
+    if (request.state !== JOB_PENDING || !request.timedOut) return;
+    const handler = this.handlerOf(request.job.connection);
+    if (handler === undefined || !handler.unresponsive || this.connectionList.length <= 1) return;
+    request.state = JOB_UNKNOWN;
+    const rotation = this.rotationOf(request);
+    const at = rotation.indexOf(handler.connection);
+    if (at !== -1) this.rotations.set(request, [...rotation.slice(at + 1), ...rotation.slice(0, at + 1)]);
   }
 
   /**
@@ -357,9 +431,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
 
   private checkAttempts(request: GearmanJobRequest): void {
     if (request.connectionAttempts >= request.maxConnectionAttempts) {
+      // The first words name the real cause (the error that lost the last attempt), then what was
+      // given up and how to allow more.
       const last = request.error;
+      const gaveUp = `gave up on ${request.job.task} (unique ${request.job.unique}) after ${request.connectionAttempts} attempt(s); pass maxRetries >= ${request.maxConnectionAttempts} to allow another send`;
       throw new ExceededConnectionAttempts(
-        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending${last === undefined ? '' : `; last attempt: ${last.message}`}`,
+        last === undefined ? `exceeded ${request.maxConnectionAttempts} connection attempt(s): ${gaveUp}` : `${last.message}; ${gaveUp}`,
         last === undefined ? {} : { cause: last },
       );
     }
@@ -445,8 +522,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'waitUntilJobsAccepted');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      for (const request of requests) this.prepare(request);
+      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsAccepted').pollTimeout, 'waitUntilJobsAccepted');
+      for (const request of requests) this.prepare(request, 'waitUntilJobsAccepted');
       return this.submit(requests, false, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
@@ -466,7 +543,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
-      return ClientWait.complete(this, requests, checkTimeout(options?.pollTimeout)) as Promise<GearmanJobRequest[]>;
+      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsCompleted').pollTimeout, 'waitUntilJobsCompleted');
+      return ClientWait.complete(this, requests, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -500,7 +578,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     let pollTimeout: number | null;
     try {
       checkRequests(requests, 'getJobStatuses');
-      pollTimeout = checkTimeout(options?.pollTimeout);
+      pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'getJobStatuses').pollTimeout, 'getJobStatuses');
       for (const request of requests) {
         if (request.job.handle === null || request.job.connection === null) {
           throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
@@ -522,6 +600,15 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   private async sendStatusQueries(requests: GearmanJobRequest[]): Promise<StatusQuery[]> {
     const queries: StatusQuery[] = [];
     for (const request of requests) {
+      const issuer = request.wire.handleIssuer as ClientCommandHandler | undefined;
+      if (issuer !== undefined && !this.isLive(issuer)) {
+        // The connection that gave the handle is gone: a restarted server may have given the same
+        // handle to another job, so it is not asked. The status says so instead.
+        const status: JobStatus = { handle: request.job.handle!, known: false, running: false, numerator: 0, denominator: 0, timeReceived: Date.now() / 1000, stale: true };
+        status.lastTimeReceived = request.status.timeReceived ?? null;
+        request.status = status;
+        continue;
+      }
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
         try {
@@ -869,6 +956,7 @@ function markTimedOut(call: CallState): void {
     } else {
       request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
     }
+    if (request.state === JOB_PENDING) call.client.noteUnanswered(request);
   }
 }
 
@@ -906,22 +994,12 @@ function needsSend(request: GearmanJobRequest, lostOnly: boolean): boolean {
 }
 
 function checkRequests(requests: unknown, where: string): asserts requests is GearmanJobRequest[] {
-  if (!Array.isArray(requests)) throw new TypeError(`${where} expects an array of GearmanJobRequest, got ${typeof requests}`);
-  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new TypeError(`${where} expects GearmanJobRequest objects`);
+  if (!Array.isArray(requests)) throw new InvalidArgumentError(`${where}: expected an array of GearmanJobRequest, got ${describeValue(requests)}`);
+  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(r)}`);
 }
 
-function checkTimeout(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`pollTimeout must be a number of seconds, null or undefined; got ${String(value)}`);
-  return value === Infinity ? null : Math.max(0, value);
-}
-
-function submitOptions(options: SubmitOptions | undefined): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
-  const o = options ?? {};
-  if (typeof o !== 'object') throw new TypeError('options must be an object');
+function submitOptions(o: Partial<SubmitOptions>, where: string): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
   const maxRetries = o.maxRetries ?? 0;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
-  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidArgumentError(`${where}: maxRetries must be a non-negative integer, got ${describeValue(maxRetries)}`);
+  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkPollTimeout(o.pollTimeout, where) };
 }
-
-
