@@ -108,7 +108,12 @@ export interface GearmanJobRequestOptions {
   maxAttempts?: number;
 }
 
-/** Events a {@link GearmanJobRequest} emits, as the updates arrive. */
+/**
+ * Events a {@link GearmanJobRequest} emits, as the updates arrive. The request's state is updated
+ * and its waits are woken before a listener runs; a listener that throws is rethrown on
+ * `process.nextTick` (an uncaught exception of its own) and never affects the connection or the
+ * other requests.
+ */
 export interface GearmanJobRequestEvents {
   /** JOB_CREATED: the handle is known. */
   created: [handle: string];
@@ -188,7 +193,13 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
   result: unknown = null;
   /** JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_COMPLETE or JOB_FAILED. */
   state: JobState = JOB_UNKNOWN;
-  /** True when the last wait on this request ended before the request reached what it waited for. */
+  /**
+   * Set by the last call that resolved on this request: true when the request did not reach the
+   * state that call waited for (accepted for `waitUntilJobsAccepted`, complete for a call that
+   * waits for completion, a new status for a status query), including requests lost with their
+   * connection (`JOB_UNKNOWN`) while the call went on. False after a call that rejected (a
+   * rejection is not a timeout), and on every new send.
+   */
   timedOut = false;
   /** How the client sends it (see {@link RequestWire}). @internal */
   readonly wire = new RequestWire();
