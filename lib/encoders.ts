@@ -65,11 +65,11 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (an encoder's own error about a value, not an argument check: user encoders throw what they like)
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new InvalidArgumentError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
+    throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
   /** @returns `data` unchanged */
@@ -81,11 +81,11 @@ export class NoopEncoder extends DataEncoder {
 /** Strings in, strings out: received data is decoded as UTF-8 text. */
 export class Utf8Encoder extends DataEncoder {
   /**
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor bytes
+   * @throws TypeError if `value` is neither a string nor bytes
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new InvalidArgumentError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
+    throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
   /** @returns the UTF-8 text of `data` */
@@ -97,11 +97,11 @@ export class Utf8Encoder extends DataEncoder {
 /** Any JSON value in, the parsed value out. Empty data decodes as `null`. */
 export class JsonEncoder extends DataEncoder {
   /**
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
+   * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
    */
   static override encode(value: unknown): string | Uint8Array {
     const text = JSON.stringify(value);
-    if (text === undefined) throw new InvalidArgumentError(`JsonEncoder cannot encode ${typeName(value)}`);
+    if (text === undefined) throw new TypeError(`JsonEncoder cannot encode ${typeName(value)}`);
     return text;
   }
 
