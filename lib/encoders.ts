@@ -39,7 +39,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static encode(value: unknown): string | Uint8Array {
-    void value;
+    void value; // a stub: subclasses override it
     throw new Error(`${this.name}.encode is not implemented`);
   }
 
@@ -48,7 +48,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static decode(data: Buffer): unknown {
-    void data;
+    void data; // a stub: subclasses override it
     throw new Error(`${this.name}.decode is not implemented`);
   }
 }
