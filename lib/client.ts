@@ -608,16 +608,41 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     return new Promise<unknown>((resolve, reject) => {
       const call: CallState = { client: this, requests, targets: targetsOf(requests), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject };
       const before = requests.map((request) => request.status);
-      this.sendStatusQueries(requests).then(
-        (queries) => new StatusWait(call, before, queries).run(),
-        (err: unknown) => rejectCall(call, err),
+      // The deadline covers the connects too: past it the call resolves (timedOut where no new
+      // status came) and no further query is sent.
+      const sending = { over: false };
+      let timer: NodeJS.Timeout | undefined;
+      const end = (): boolean => {
+        if (sending.over) return false;
+        sending.over = true;
+        this.holdWhileConnecting(false);
+        if (timer !== undefined) clearTimeout(timer);
+        return true;
+      };
+      this.holdWhileConnecting(true);
+      const left = remaining(call.deadline);
+      if (left !== null && left * 1000 <= 2_147_483_647) {
+        timer = setTimeout(() => {
+          if (!end()) return;
+          for (let i = 0; i < requests.length; i++) requests[i]!.timedOut = requests[i]!.status === before[i];
+          resolve(requests);
+        }, Math.max(1, Math.round(left * 1000)));
+      }
+      this.sendStatusQueries(requests, sending).then(
+        (queries) => {
+          if (end()) new StatusWait(call, before, queries).run();
+        },
+        (err: unknown) => {
+          if (end()) rejectCall(call, err);
+        },
       );
     }) as Promise<GearmanJobRequest[]>;
   }
 
-  private async sendStatusQueries(requests: GearmanJobRequest[]): Promise<StatusQuery[]> {
+  private async sendStatusQueries(requests: GearmanJobRequest[], sending: { readonly over: boolean }): Promise<StatusQuery[]> {
     const queries: StatusQuery[] = [];
     for (const request of requests) {
+      if (sending.over) break;
       const issuer = request.wire.handleIssuer as ClientCommandHandler | undefined;
       if (issuer !== undefined && !this.isLive(issuer)) {
         // The connection that gave the handle is gone: a restarted server may have given the same
@@ -635,6 +660,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
           throw this.unavailable([connection], `cannot query the status of ${request.job.handle}`);
         }
       }
+      if (sending.over) break;
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
       const query = new StatusQuery(request);
       queries.push(query);
