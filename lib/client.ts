@@ -52,7 +52,11 @@ export interface SubmitOptions {
   waitUntilComplete?: boolean;
   /** Extra sends allowed after a lost connection; python-gearman's count. @default 0 */
   maxRetries?: number;
-  /** Seconds to wait in all; `null`/`undefined`: no limit. A timeout resolves, with `timedOut` set. */
+  /**
+   * Seconds for the whole call, connect included (nothing is sent past it); `null`, `undefined`
+   * or `Infinity`: no limit; otherwise a number >= 0. A timeout resolves, with `timedOut` set on
+   * the requests that did not reach the awaited state. @default undefined
+   */
   pollTimeout?: number | null;
 }
 
@@ -66,7 +70,7 @@ export interface SubmitJobOptions extends SubmitOptions {
 
 /** Options of the waits. */
 export interface WaitOptions {
-  /** Seconds; `null`/`undefined`: no limit. @default undefined */
+  /** Seconds for the whole call, connects included; `null`/`undefined`/`Infinity`: no limit. @default undefined */
   pollTimeout?: number | null;
 }
 
