@@ -610,7 +610,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
       return Promise.reject(err);
     }
     return new Promise<unknown>((resolve, reject) => {
-      const call: CallState = { client: this, requests, targets: targetsOf(requests), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject };
+      const call: CallState = { client: this, requests, targets: targetsOf(requests), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject };
       const before = requests.map((request) => request.status);
       // The deadline covers the connects too: past it the call resolves (timedOut where no new
       // status came) and no further query is sent.
@@ -697,6 +697,11 @@ interface CallState {
   readonly completeAfter: boolean;
   /** ms since the epoch, or -1 for no limit: one deadline for every phase, connect included. */
   readonly deadline: number;
+  /**
+   * The call waited a while (pollTimeout > 0): a submission still unacknowledged at its deadline
+   * says the server is not answering (with pollTimeout 0 it says nothing).
+   */
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -716,6 +721,7 @@ class ClientWait extends PollLoop implements CallState {
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
   readonly deadline: number;
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Requests before it are known to be done with this phase. */
@@ -735,6 +741,7 @@ class ClientWait extends PollLoop implements CallState {
     this.targets = from.targets;
     this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
     this.reject = from.reject;
     this.losses = from.client.connectionLosses;
@@ -746,14 +753,14 @@ class ClientWait extends PollLoop implements CallState {
    */
   static submit(client: GearmanClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), resolve, reject }, false);
+      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, false);
     });
   }
 
   /** Starts a call that only waits for completion. */
   static complete(client: GearmanClient, requests: GearmanJobRequest[], pollTimeout: number | null): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), resolve, reject }, 'complete').run();
+      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, 'complete').run();
     });
   }
 
@@ -868,6 +875,7 @@ class ConnectPhase implements CallState {
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
   readonly deadline: number;
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** The phase ended: sent, failed, or out of time. */
@@ -880,6 +888,7 @@ class ConnectPhase implements CallState {
     this.targets = from.targets;
     this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
     this.reject = from.reject;
     this.client.holdWhileConnecting(true);
@@ -1004,7 +1013,7 @@ function markTimedOut(call: CallState): void {
     } else {
       request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
     }
-    if (request.state === JOB_PENDING) call.client.noteUnanswered(request);
+    if (request.state === JOB_PENDING && call.judgesServers) call.client.noteUnanswered(request);
   }
 }
 
