@@ -92,6 +92,8 @@ export const CLIENT_OPTION_KEYS = {
   wait: ['pollTimeout'],
 } satisfies Record<string, readonly string[]>;
 
+const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
+
 /**
  * A Gearman client.
  *
@@ -130,6 +132,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   connectionLosses = 0;
   /** Each request's own shuffled order of the servers (multi-server clients). */
   private readonly rotations = new WeakMap<GearmanJobRequest, GearmanConnection[]>();
+  /** The last task name checkTaskName accepted (a batch's jobs usually share one). */
+  private lastCheckedTask: string | undefined = undefined;
   private uniquePool = Buffer.alloc(0);
   private uniqueOffset = 0;
 
@@ -255,7 +259,9 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
         const where = `submitMultipleJobs job ${i}`;
         const job = jobs[i];
         if (typeof job !== 'object' || job === null) throw new InvalidArgumentError(`${where}: expected an object { task, data, unique?, priority? }, got ${describeValue(job)}`);
-        checkOptions(job, CLIENT_OPTION_KEYS.job, where);
+        // A batch has thousands of jobs: look for an unknown key without allocating, and let
+        // checkOptions build the message only when there is one.
+        for (const key in job) if (!JOB_KEYS.has(key)) checkOptions(job, CLIENT_OPTION_KEYS.job, where);
         requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where);
       }
       return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
@@ -310,7 +316,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     maxRetries: number,
     where = 'submitJob',
   ): GearmanJobRequest {
-    checkTaskName(task, where);
+    // The jobs of a batch usually share their task: check a name once in a row.
+    if (task !== this.lastCheckedTask || typeof task !== 'string') {
+      checkTaskName(task, where);
+      this.lastCheckedTask = task;
+    }
     const given = checkUnique(unique, where);
     const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
