@@ -7,12 +7,14 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { ConnectionManager, LOOP_DONE, LOOP_UNTRACKED, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
-import { ClientCommandHandler, submitCommand } from './command-handler/client-handler.js';
+import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
+import { ClientCommandHandler, StatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
+import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
-import { ExceededConnectionAttempts, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
+import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
+import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
+import { staticDataEncoder } from './encoders.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
 
@@ -50,7 +52,11 @@ export interface SubmitOptions {
   waitUntilComplete?: boolean;
   /** Extra sends allowed after a lost connection; python-gearman's count. @default 0 */
   maxRetries?: number;
-  /** Seconds to wait in all; `null`/`undefined`: no limit. A timeout resolves, with `timedOut` set. */
+  /**
+   * Seconds for the whole call, connect included (nothing is sent past it); `null`, `undefined`
+   * or `Infinity`: no limit; otherwise a number >= 0. A timeout resolves, with `timedOut` set on
+   * the requests that did not reach the awaited state. @default undefined
+   */
   pollTimeout?: number | null;
 }
 
@@ -64,7 +70,7 @@ export interface SubmitJobOptions extends SubmitOptions {
 
 /** Options of the waits. */
 export interface WaitOptions {
-  /** Seconds; `null`/`undefined`: no limit. @default undefined */
+  /** Seconds for the whole call, connects included; `null`/`undefined`/`Infinity`: no limit. @default undefined */
   pollTimeout?: number | null;
 }
 
@@ -76,8 +82,36 @@ export interface SubmitRequestsOptions extends WaitOptions {
 
 const UNIQUE_POOL_BYTES = 8192;
 
+/** The keys of each options object the client takes (checked with checkOptions). @internal */
+export const CLIENT_OPTION_KEYS = {
+  constructor: ['dataEncoder', 'connectTimeoutMs', 'keepAlive', 'maxPacketSize', 'logger', 'createSocket', 'randomUniqueBytes', 'exceptions'],
+  submitJob: ['unique', 'priority', 'background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
+  submitMultipleJobs: ['background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
+  job: ['task', 'data', 'unique', 'priority'],
+  submitMultipleRequests: ['waitUntilComplete', 'pollTimeout'],
+  wait: ['pollTimeout'],
+} satisfies Record<string, readonly string[]>;
+
+const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
+
 /**
  * A Gearman client.
+ *
+ * How a call ends (one rule for all of them):
+ * - It resolves when its requests reached the state it waits for, or at its `pollTimeout`, which
+ *   covers the whole call, connect included (nothing is sent after it). Then each request's
+ *   `timedOut` is true exactly when it did not reach that state (accepted, complete, or a new
+ *   status); a request lost with its connection while another connection of the call is still
+ *   up comes back `JOB_UNKNOWN` with `timedOut`.
+ * - It rejects when it cannot go on: no server connects, attempts are used up
+ *   (`ExceededConnectionAttempts`), none of the connections its requests were sent on is still
+ *   connected after a loss (`ServerUnavailable`, whatever other calls are doing), or `shutdown()`.
+ *   Every such rejection carries the call's requests in `error.requests`, and leaves `timedOut`
+ *   false on them (a rejection is not a timeout).
+ *
+ * Request listeners run inside packet handling; one that throws is rethrown on
+ * `process.nextTick` (an uncaught exception of its own, ioredis's rule) and never closes the
+ * connection or touches other requests. An encoder `decode` that throws fails only its request.
  *
  * @example
  * ```ts
@@ -89,13 +123,17 @@ const UNIQUE_POOL_BYTES = 8192;
  * client.shutdown();
  * ```
  */
-export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
+export class GearmanClient extends ConnectionManager<ClientCommandHandler> implements ClientHandlerHost {
   /** Random bytes per generated unique (hex-encoded). */
   randomUniqueBytes: number;
   /** Send OPTION_REQ `exceptions` on connect. */
   exceptions: boolean;
-  /** Bumped whenever a connection loses requests, so waits rescan. @internal */
-  lossEpoch = 0;
+  /** How many times a connection lost requests; a wait rescans when it changed. @internal */
+  connectionLosses = 0;
+  /** Each request's own shuffled order of the servers (multi-server clients). */
+  private readonly rotations = new WeakMap<GearmanJobRequest, GearmanConnection[]>();
+  /** The last task name checkTaskName accepted (a batch's jobs usually share one). */
+  private lastCheckedTask: string | undefined = undefined;
   private uniquePool = Buffer.alloc(0);
   private uniqueOffset = 0;
 
@@ -105,18 +143,46 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */
   constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions = {}) {
-    super(hostList, options);
-    const bytes = options?.randomUniqueBytes ?? 16;
+    const opts = checkOptions(options, CLIENT_OPTION_KEYS.constructor, 'GearmanClient options');
+    super(hostList, opts);
+    // python-gearman's class attribute, translated literally (`static dataEncoder = JsonEncoder`
+    // on a subclass), counts as well as the instance field; the option wins over both.
+    if (opts.dataEncoder === undefined) {
+      const fromClass = staticDataEncoder(new.target, GearmanClient);
+      if (fromClass !== undefined) this.dataEncoder = fromClass;
+    }
+    const bytes = opts.randomUniqueBytes ?? 16;
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > 31) {
-      throw new TypeError(`randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${String(bytes)}`);
+      throw new InvalidArgumentError(`GearmanClient options: randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${describeValue(bytes)}`);
     }
     this.randomUniqueBytes = bytes;
-    this.exceptions = options?.exceptions ?? true;
+    this.exceptions = opts.exceptions ?? true;
   }
 
   /** @internal */
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
     return new ClientCommandHandler(this, connection);
+  }
+
+  /** @internal */
+  noteLoss(): void {
+    this.connectionLosses++;
+  }
+
+  /** Keeps the sockets referenced while a call connects (see ClientWait). @internal */
+  holdWhileConnecting(on: boolean): void {
+    this.hold(on);
+  }
+
+  /** The request's rotation; a test may set it to pin a request to a server. @internal */
+  setRotation(request: GearmanJobRequest, rotation: GearmanConnection[] | undefined): void {
+    if (rotation === undefined) this.rotations.delete(request);
+    else this.rotations.set(request, rotation);
+  }
+
+  /** A complete request needs no rotation any more. @internal */
+  forgetRotation(request: GearmanJobRequest): void {
+    if (this.connectionList.length > 1) this.rotations.delete(request);
   }
 
   /** A fresh random unique: `randomUniqueBytes` random bytes, hex-encoded. */
@@ -142,9 +208,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @param data - job data; a string or bytes with the default encoder
    * @param options - see {@link SubmitJobOptions}
    * @returns the request, with `state`, `result`, `complete` and `timedOut` set
-   * @throws TypeError (rejects) if the encoder cannot encode `data`, before anything is sent
-   * @throws {@link ProtocolError} (rejects) for a task with a NUL byte or a unique over 63 bytes
-   * @throws {@link ServerUnavailable} (rejects) when no server can take the job; `error.requests`
+   * @throws {@link InvalidArgumentError} (rejects; a TypeError) for an unknown option key, a task
+   * name or unique the shared rules refuse (lib/arguments.ts), a bad `pollTimeout`/`maxRetries`, or
+   * data the encoder cannot encode; before anything is sent
+   * @throws {@link ServerUnavailable} (rejects) when no server can take the job, or its connection
+   * was lost during the wait and none of the call's connections is left; `error.requests`
    * holds the request
    * @throws {@link ExceededConnectionAttempts} (rejects) once `maxRetries + 1` sends are used up
    *
@@ -156,8 +224,9 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    */
   submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
     try {
-      const opts = submitOptions(options);
-      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
+      const given = checkOptions(options, CLIENT_OPTION_KEYS.submitJob, 'submitJob');
+      const opts = submitOptions(given, 'submitJob');
+      const request = this.createRequest(task, data, given.unique, given.priority, opts.background, opts.maxRetries, 'submitJob');
       return this.submit(request, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest>;
     } catch (err) {
       return Promise.reject(err);
@@ -183,13 +252,17 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    */
   submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
-      const opts = submitOptions(options);
-      if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
+      const opts = submitOptions(checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleJobs, 'submitMultipleJobs'), 'submitMultipleJobs');
+      if (!Array.isArray(jobs)) throw new InvalidArgumentError(`submitMultipleJobs: expected an array of { task, data } jobs, got ${describeValue(jobs)}`);
       const requests: GearmanJobRequest[] = new Array(jobs.length);
       for (let i = 0; i < jobs.length; i++) {
+        const where = `submitMultipleJobs job ${i}`;
         const job = jobs[i];
-        if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
-        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+        if (typeof job !== 'object' || job === null) throw new InvalidArgumentError(`${where}: expected an object { task, data, unique?, priority? }, got ${describeValue(job)}`);
+        // A batch has thousands of jobs: look for an unknown key without allocating, and let
+        // checkOptions build the message only when there is one.
+        for (const key in job) if (!JOB_KEYS.has(key)) checkOptions(job, CLIENT_OPTION_KEYS.job, where);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where);
       }
       return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
@@ -215,9 +288,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'submitMultipleRequests');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      for (const request of requests) this.prepare(request);
-      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleRequests, 'submitMultipleRequests');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'submitMultipleRequests');
+      for (const request of requests) this.prepare(request, 'submitMultipleRequests');
+      for (const request of requests) this.withdrawFromUnresponsive(request);
+      return this.submit(requests, opts.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -225,43 +300,54 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   /** Runs the accept phase, then (if asked) the completion phase, on one wait object. */
   private submit(requests: GearmanJobRequest | GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<unknown> {
-    const wait = new ClientWait(this, requests, waitUntilComplete, pollTimeout);
-    const promise = wait.promise();
-    wait.sendAndAccept();
-    return promise;
+    return ClientWait.submit(this, requests, waitUntilComplete, pollTimeout);
   }
 
   /**
    * Builds, validates and encodes one request (python-gearman's `_create_request`).
    * @internal
    */
-  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number): GearmanJobRequest {
-    if (typeof task !== 'string') throw new TypeError(`task must be a string, got ${task === null ? 'null' : typeof task}`);
-    if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
-    const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
+  protected createRequest(
+    task: string,
+    data: unknown,
+    unique: string | null | undefined,
+    priority: Priority | undefined,
+    background: boolean,
+    maxRetries: number,
+    where = 'submitJob',
+  ): GearmanJobRequest {
+    // The jobs of a batch usually share their task: check a name once in a row.
+    if (task !== this.lastCheckedTask || typeof task !== 'string') {
+      checkTaskName(task, where);
+      this.lastCheckedTask = task;
+    }
+    const given = checkUnique(unique, where);
+    const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
-    if (!unique) request.generatedUnique = true;
-    this.prepare(request);
+    if (given === null) request.wire.generatedUnique = true;
+    this.prepare(request, where);
     return request;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
-  private prepare(request: GearmanJobRequest): void {
-    if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
-    if (request.encodedData !== undefined && request.encodedFrom === request.job.data) return;
+  private prepare(request: GearmanJobRequest, where: string): void {
+    if (!(request instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(request)}`);
+    const wire = request.wire;
+    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data && wire.validatedUnique === request.job.unique) return;
+    checkTaskName(request.job.task, where);
+    if (!wire.generatedUnique) checkUnique(request.job.unique, where);
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
-      throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
+      throw new InvalidArgumentError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${describeValue(encoded)}`);
     }
-    if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
     if (request.job.unique === null || request.job.unique === '') {
       request.job.unique = this.generateUnique();
-      request.generatedUnique = true;
+      wire.generatedUnique = true;
     }
     validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
-    request.encodedData = encoded;
-    request.encodedFrom = request.job.data;
-    request.validatedUnique = request.job.unique;
+    wire.encoded = encoded;
+    wire.encodedFrom = request.job.data;
+    wire.validatedUnique = request.job.unique;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -274,7 +360,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    *
    * @throws {@link ServerUnavailable} (rejects) when none connects, naming each server and why
    */
-  async establishRequestConnection(request: GearmanJobRequest): Promise<GearmanConnection> {
+  async establishRequestConnection(request: GearmanJobRequest, call?: { readonly over: boolean }): Promise<GearmanConnection> {
     const fast = this.connectedFor(request);
     if (fast !== undefined) return fast;
     const rotation = this.rotationOf(request);
@@ -286,12 +372,13 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
         connection.retryAt = 0;
         if (rotation.length > 1) {
           const at = rotation.indexOf(connection);
-          request.rotation = [...rotation.slice(at), ...rotation.slice(0, at)];
+          this.rotations.set(request, [...rotation.slice(at), ...rotation.slice(0, at)]);
         }
         return connection;
       } catch (err) {
         if ((err as GearmanError).code === 'SHUTDOWN') throw err;
         connection.retryAt = Date.now() + 1000;
+        if (call?.over) break; // the call's deadline passed: try no further server for it
       }
     }
     throw this.unavailable(rotation, `no server could take ${request.job.task}`);
@@ -300,22 +387,64 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   private rotationOf(request: GearmanJobRequest): GearmanConnection[] {
     const list = this.connectionList;
     if (list.length <= 1) return list;
-    if (request.rotation === undefined || request.rotation.length === 0) {
-      const copy = list.slice();
-      for (let i = copy.length - 1; i > 0; i--) {
+    let rotation = this.rotations.get(request);
+    if (rotation === undefined || rotation.length === 0) {
+      rotation = list.slice();
+      for (let i = rotation.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
-        [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+        [rotation[i], rotation[j]] = [rotation[j]!, rotation[i]!];
       }
-      request.rotation = copy;
+      this.rotations.set(request, rotation);
     }
-    return request.rotation;
+    return rotation;
   }
 
-  /** The head of the request's rotation if it is connected (no await needed). */
+  /**
+   * The connection to send `request` on without an await: the head of its rotation if it is
+   * connected, except that a server which left a call's submissions unanswered past its
+   * `pollTimeout` (a hung server) is passed over for the next connected one that answers.
+   */
   private connectedFor(request: GearmanJobRequest): GearmanConnection | undefined {
     const list = this.connectionList;
-    const head = list.length === 1 ? list[0]! : list.length === 0 ? undefined : this.rotationOf(request)[0]!;
-    return head !== undefined && head.connected && head.handler !== undefined ? head : undefined;
+    if (list.length <= 1) {
+      const only = list[0];
+      return only !== undefined && only.connected && only.handler !== undefined ? only : undefined;
+    }
+    const rotation = this.rotationOf(request);
+    const head = rotation[0]!;
+    if (!(head.connected && head.handler !== undefined)) return undefined; // connect it (failover order)
+    if (!(head.handler as ClientCommandHandler).unresponsive) return head;
+    for (let i = 1; i < rotation.length; i++) {
+      const c = rotation[i]!;
+      if (c.connected && c.handler !== undefined && !(c.handler as ClientCommandHandler).unresponsive) return c;
+    }
+    return head;
+  }
+
+  /**
+   * A call ended on its deadline with `request` still `JOB_PENDING`: its server did not even
+   * acknowledge the submission in time. Its handler is marked unresponsive until it answers
+   * anything, so new submissions go to servers that answer. @internal
+   */
+  noteUnanswered(request: GearmanJobRequest): void {
+    const handler = this.handlerOf(request.job.connection);
+    if (handler !== undefined && this.connectionList.length > 1) handler.unresponsive = true;
+  }
+
+  /**
+   * Re-submission of a request whose server never acknowledged it (`JOB_PENDING` when its last
+   * call timed out, the server still silent): it is taken back and re-sent elsewhere (counting an
+   * attempt). If the silent server wakes up and runs it too, its packets for that job are
+   * ignored (they carry a handle the request never had). @internal
+   */
+  private withdrawFromUnresponsive(request: GearmanJobRequest): void {
+    if (request.state !== JOB_PENDING || !request.timedOut) return;
+    const handler = this.handlerOf(request.job.connection);
+    if (handler === undefined || !handler.unresponsive || this.connectionList.length <= 1) return;
+    request.state = JOB_UNKNOWN;
+    const rotation = this.rotationOf(request);
+    const at = rotation.indexOf(handler.connection);
+    if (at !== -1) this.rotations.set(request, [...rotation.slice(at + 1), ...rotation.slice(0, at + 1)]);
   }
 
   /**
@@ -334,9 +463,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   private checkAttempts(request: GearmanJobRequest): void {
     if (request.connectionAttempts >= request.maxConnectionAttempts) {
+      // The first words name the real cause (the error that lost the last attempt), then what was
+      // given up and how to allow more.
       const last = request.error;
+      const gaveUp = `gave up on ${request.job.task} (unique ${request.job.unique}) after ${request.connectionAttempts} attempt(s); pass maxRetries >= ${request.maxConnectionAttempts} to allow another send`;
       throw new ExceededConnectionAttempts(
-        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending${last === undefined ? '' : `; last attempt: ${last.message}`}`,
+        last === undefined ? `exceeded ${request.maxConnectionAttempts} connection attempt(s): ${gaveUp}` : `${last.message}; ${gaveUp}`,
         last === undefined ? {} : { cause: last },
       );
     }
@@ -344,7 +476,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   private sendOn(connection: GearmanConnection, request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) return; // another wait sent it while this one connected
-    if (request.connectionAttempts > 0 && request.generatedUnique) {
+    if (request.connectionAttempts > 0 && request.wire.generatedUnique) {
       // A re-send gets a fresh unique: gearmand 1.1.20 attaches a submission to a queued job with
       // the same unique even when that job's client is gone, and then never runs it (the worker
       // gets NO_JOB), so re-sending with the old unique could wait forever.
@@ -360,38 +492,48 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   }
 
   /**
-   * Sends every `JOB_UNKNOWN` request (with `lostOnly`, only those lost before the server accepted
-   * them: a request lost after JOB_CREATED may have run, and is re-sent only when the caller asks
-   * again). Returns undefined when all went out on live connections, or a promise when some
-   * needed a connect first.
+   * Sends every `JOB_UNKNOWN` request that can go out now on a live connection (with `lostOnly`,
+   * only those lost before the server accepted them: a request lost after JOB_CREATED may have
+   * run, and is re-sent only when the caller asks again).
+   *
+   * @returns -1 when all went out, or the index of the first request that needs a connect first
+   * (finish with {@link sendUnknownFrom})
+   * @throws {@link ExceededConnectionAttempts} for a request whose attempts are used up
    * @internal
    */
-  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false): Promise<void> | undefined {
+  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false): number {
     if (!Array.isArray(requests)) {
-      if (!needsSend(requests, lostOnly)) return undefined;
+      if (!needsSend(requests, lostOnly)) return -1;
       this.checkAttempts(requests);
       const connection = this.connectedFor(requests);
-      if (connection === undefined) return this.sendUnknownFrom([requests], 0, lostOnly);
+      if (connection === undefined) return 0;
       this.sendOn(connection, requests);
-      return undefined;
+      return -1;
     }
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i]!;
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request);
-      if (connection === undefined) return this.sendUnknownFrom(requests, i, lostOnly);
+      if (connection === undefined) return i;
       this.sendOn(connection, request);
     }
-    return undefined;
+    return -1;
   }
 
-  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number, lostOnly: boolean): Promise<void> {
-    for (let i = from; i < requests.length; i++) {
-      const request = requests[i]!;
+  /**
+   * The part of {@link sendUnknown} that connects first, from request `from` on. It stops once
+   * `call` is `over` (its deadline passed): nothing is sent after a call's deadline.
+   * @internal
+   */
+  async sendUnknownFrom(requests: GearmanJobRequest | GearmanJobRequest[], from: number, lostOnly: boolean, call: { readonly over: boolean }): Promise<void> {
+    const list = Array.isArray(requests) ? requests : [requests];
+    for (let i = from; i < list.length; i++) {
+      const request = list[i]!;
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
-      const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
+      const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request, call));
+      if (call.over) return;
       this.sendOn(connection, request);
     }
   }
@@ -412,8 +554,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'waitUntilJobsAccepted');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      for (const request of requests) this.prepare(request);
+      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsAccepted').pollTimeout, 'waitUntilJobsAccepted');
+      for (const request of requests) this.prepare(request, 'waitUntilJobsAccepted');
       return this.submit(requests, false, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
@@ -433,10 +575,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
-      const wait = new ClientWait(this, requests, true, checkTimeout(options?.pollTimeout));
-      const promise = wait.promise();
-      wait.waitForCompletion();
-      return promise as Promise<GearmanJobRequest[]>;
+      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsCompleted').pollTimeout, 'waitUntilJobsCompleted');
+      return ClientWait.complete(this, requests, pollTimeout) as Promise<GearmanJobRequest[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -466,73 +606,172 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
     return this.statuses(requests, options);
   }
 
-  private async statuses(requests: GearmanJobRequest[], options: WaitOptions): Promise<GearmanJobRequest[]> {
-    checkRequests(requests, 'getJobStatuses');
-    const pollTimeout = checkTimeout(options?.pollTimeout);
-    for (const request of requests) {
-      if (request.job.handle === null || request.job.connection === null) {
-        throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
+  private statuses(requests: GearmanJobRequest[], options: WaitOptions): Promise<GearmanJobRequest[]> {
+    let pollTimeout: number | null;
+    try {
+      checkRequests(requests, 'getJobStatuses');
+      pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'getJobStatuses').pollTimeout, 'getJobStatuses');
+      for (const request of requests) {
+        if (request.job.handle === null || request.job.connection === null) {
+          throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
+        }
       }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const wait = new StatusWait(this, requests, false, pollTimeout);
-    wait.before = requests.map((request) => request.status);
+    return new Promise<unknown>((resolve, reject) => {
+      const call: CallState = { client: this, requests, targets: targetsOf(requests), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject };
+      const before = requests.map((request) => request.status);
+      // The deadline covers the connects too: past it the call resolves (timedOut where no new
+      // status came) and no further query is sent.
+      const sending = { over: false };
+      let timer: NodeJS.Timeout | undefined;
+      const end = (): boolean => {
+        if (sending.over) return false;
+        sending.over = true;
+        this.holdWhileConnecting(false);
+        if (timer !== undefined) clearTimeout(timer);
+        return true;
+      };
+      this.holdWhileConnecting(true);
+      const left = remaining(call.deadline);
+      if (left !== null && left * 1000 <= 2_147_483_647) {
+        timer = setTimeout(() => {
+          if (!end()) return;
+          for (let i = 0; i < requests.length; i++) requests[i]!.timedOut = requests[i]!.status === before[i];
+          resolve(requests);
+        }, Math.max(1, Math.round(left * 1000)));
+      }
+      this.sendStatusQueries(requests, sending).then(
+        (queries) => {
+          if (end()) new StatusWait(call, before, queries).run();
+        },
+        (err: unknown) => {
+          if (end()) rejectCall(call, err);
+        },
+      );
+    }) as Promise<GearmanJobRequest[]>;
+  }
+
+  private async sendStatusQueries(requests: GearmanJobRequest[], sending: { readonly over: boolean }): Promise<StatusQuery[]> {
+    const queries: StatusQuery[] = [];
     for (const request of requests) {
+      if (sending.over) break;
+      const issuer = request.wire.handleIssuer as ClientCommandHandler | undefined;
+      if (issuer !== undefined && !this.isLive(issuer)) {
+        // The connection that gave the handle is gone: a restarted server may have given the same
+        // handle to another job, so it is not asked. The status says so instead.
+        const status: JobStatus = { handle: request.job.handle!, known: false, running: false, numerator: 0, denominator: 0, timeReceived: Date.now() / 1000, stale: true };
+        status.lastTimeReceived = request.status.timeReceived ?? null;
+        request.status = status;
+        continue;
+      }
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
         try {
           await this.establishConnection(connection);
         } catch (err) {
-          throw withRequests(this.unavailable([connection], `cannot query the status of ${request.job.handle}`), requests, err);
+          throw this.unavailable([connection], `cannot query the status of ${request.job.handle}`);
         }
       }
+      if (sending.over) break;
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
-      (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request);
+      const query = new StatusQuery(request);
+      queries.push(query);
+      (connection.handler as ClientCommandHandler).sendGetStatus(query);
     }
-    const promise = wait.promise();
-    wait.waitForStatus();
-    await promise;
-    return requests;
+    return queries;
   }
 }
 
-// ClientWait's bits of PollLoop.loopFlags (the manager's own bits are below 64).
-const ACCEPT = 0;
-const COMPLETE = 64;
-const STATUS = 128;
-const PHASE = 192;
-const RESEND = 256;
-const COMPLETE_AFTER = 512;
-
 /**
- * One client call waiting on its requests: the accept phase (send what is `JOB_UNKNOWN`, wait
- * while any is `JOB_PENDING`, re-send what a lost connection returned to `JOB_UNKNOWN`), then
- * the completion phase, or a status query. One object per call, woken only by its own requests,
- * and kept small: a client may have a hundred thousand calls in flight.
+ * Where a client call is:
+ * - `'connect'`: sending its `JOB_UNKNOWN` requests needed a connect first; the call's deadline
+ *   covers it (nothing is sent after the deadline).
+ * - `'accept'`: waiting while any request is `JOB_PENDING`; requests lost before acceptance are
+ *   re-sent (each re-send is a new `'connect'` or `'accept'` object).
+ * - `'complete'`: waiting while any request is in flight (`JOB_CREATED` in the foreground).
+ * - `'status'`: waiting for the STATUS_RES of its GET_STATUS queries.
  * @internal
  */
-class ClientWait extends PollLoop {
-  /** Requests before it are known to be done with the current phase. */
-  cursor = 0;
-  /** The client's lossEpoch when the cursor was last valid. */
-  epoch = 0;
-  /** ms since the epoch, or -1 for no limit. */
-  readonly deadline: number;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
+export type ClientPhase = 'connect' | 'accept' | 'complete' | 'status';
 
+/** What a client call carries from one phase to the next. @internal */
+interface CallState {
+  readonly client: GearmanClient;
+  /** One request (the call resolves with it) or an array (resolves with the array). */
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  /** What its waits watch: the requests' side objects (`request.wire`), which the handlers wake. */
+  readonly targets: RequestWire | RequestWire[];
+  /** Wait for completion after acceptance. */
+  readonly completeAfter: boolean;
+  /** ms since the epoch, or -1 for no limit: one deadline for every phase, connect included. */
+  readonly deadline: number;
   /**
-   * @param requests - one request (the call resolves with it) or an array (resolves with the array)
+   * The call waited a while (pollTimeout > 0): a submission still unacknowledged at its deadline
+   * says the server is not answering (with pollTimeout 0 it says nothing).
    */
+  readonly judgesServers: boolean;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * One phase of one client call. Each phase is a fresh object (a loop runs once): the waiting
+ * phases run as poll loops that watch the call's requests (the manager's watch registry wakes
+ * them); the connect phase only holds the deadline timer. An object hands the call to the next
+ * phase's object or settles it, and is `over` then. Kept small: a client may have a hundred
+ * thousand calls in flight, so the call's state is copied from phase to phase, not kept in a
+ * second object.
+ * @internal
+ */
+class ClientWait extends PollLoop implements CallState {
+  readonly client: GearmanClient;
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  readonly targets: RequestWire | RequestWire[];
+  readonly completeAfter: boolean;
+  readonly deadline: number;
+  readonly judgesServers: boolean;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Requests before it are known to be done with this phase. */
+  cursor = 0;
+  /** The client's `connectionLosses` when the cursor was last valid. */
+  losses: number;
+  /** The accept check found a request to re-send. */
+  resend = false;
+
   constructor(
-    readonly client: GearmanClient,
-    readonly requests: GearmanJobRequest | GearmanJobRequest[],
-    completeAfter: boolean,
-    pollTimeout: number | null,
+    from: CallState,
+    readonly phase: 'accept' | 'complete' | 'status',
   ) {
     super();
-    // Not running yet; woken by its requests, not by reads (no ANY bit).
-    this.loopFlags = LOOP_DONE | LOOP_UNTRACKED | (completeAfter ? COMPLETE_AFTER : 0);
-    this.deadline = pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+    this.client = from.client;
+    this.requests = from.requests;
+    this.targets = from.targets;
+    this.completeAfter = from.completeAfter;
+    this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
+    this.resolve = from.resolve;
+    this.reject = from.reject;
+    this.losses = from.client.connectionLosses;
+  }
+
+  /**
+   * Starts a call: sends the `JOB_UNKNOWN` requests, then waits (accept, then complete if asked).
+   * @returns the call's promise
+   */
+  static submit(client: GearmanClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, false);
+    });
+  }
+
+  /** Starts a call that only waits for completion. */
+  static complete(client: GearmanClient, requests: GearmanJobRequest[], pollTimeout: number | null): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, 'complete').run();
+    });
   }
 
   /** Every connection of the client (python-gearman's waits poll them all). */
@@ -540,86 +779,41 @@ class ClientWait extends PollLoop {
     return null;
   }
 
-  /** The requests: they wake this wait when they change. */
-  get watched(): Waitable | Waitable[] {
-    return this.requests as unknown as Waitable | Waitable[];
+  /** The requests' side objects: the handlers wake them when a request changes. */
+  get watched(): RequestWire | RequestWire[] {
+    return this.targets;
   }
 
-  private get flags(): number {
-    return this.loopFlags;
+  get wakesOnActivity(): boolean {
+    return false;
   }
 
-  private set flags(value: number) {
-    this.loopFlags = value;
-  }
-
-  /** The promise of the call; take it once, before starting. */
-  promise(): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  private list(): GearmanJobRequest[] {
+  list(): GearmanJobRequest[] {
     const r = this.requests;
     return Array.isArray(r) ? r : [r];
   }
 
-  private remaining(): number | null {
-    return this.deadline < 0 ? null : Math.max(0, (this.deadline - Date.now()) / 1000);
-  }
-
-  /**
-   * Sends the `JOB_UNKNOWN` requests, then waits for them to be accepted. `lostOnly`: a re-send
-   * during the wait, of the requests lost before they were accepted.
-   */
-  sendAndAccept(lostOnly = false): void {
-    this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
-    let sending: Promise<void> | undefined;
-    try {
-      sending = this.client.sendUnknown(this.requests, lostOnly);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    if (sending === undefined) this.run();
-    else sending.then(() => this.run(), (err: unknown) => this.fail(err));
-  }
-
-  waitForCompletion(): void {
-    this.flags = (this.flags & ~PHASE) | COMPLETE;
-    this.run();
-  }
-
-  waitForStatus(): void {
-    this.flags = (this.flags & ~PHASE) | STATUS;
-    this.run();
-  }
-
-  private run(): void {
-    this.cursor = 0;
-    this.epoch = this.client.lossEpoch;
-    this.client.runLoop(this, this.remaining());
+  /** Runs this (waiting) phase as a poll loop until the call's deadline. */
+  run(): void {
+    this.client.runLoop(this, remaining(this.deadline));
   }
 
   check(): boolean {
     const list = this.requests;
     const many = Array.isArray(list);
     const n = many ? list.length : 1;
-    if (this.epoch !== this.client.lossEpoch) {
+    if (this.losses !== this.client.connectionLosses) {
       // A connection lost requests: what was done may be JOB_UNKNOWN now.
-      this.epoch = this.client.lossEpoch;
+      this.losses = this.client.connectionLosses;
       this.cursor = 0;
     }
-    const phase = this.flags & PHASE;
     // Requests settle roughly in order, so the cursor makes a whole wait O(requests).
-    if (phase === ACCEPT) {
+    if (this.phase === 'accept') {
       for (let i = this.cursor; i < n; i++) {
         const request = many ? list[i]! : list;
         const state = request.state;
         if (state === JOB_UNKNOWN && request.job.handle === null) {
-          this.flags |= RESEND;
+          this.resend = true;
           return false;
         }
         if (state === JOB_PENDING) {
@@ -627,7 +821,7 @@ class ClientWait extends PollLoop {
           return true;
         }
       }
-    } else if (phase === COMPLETE) {
+    } else if (this.phase === 'complete') {
       for (let i = this.cursor; i < n; i++) {
         const request = many ? list[i]! : list;
         if (!request.complete && request.state !== JOB_UNKNOWN) {
@@ -636,66 +830,226 @@ class ClientWait extends PollLoop {
         }
       }
     } else {
-      for (let i = 0; i < n; i++) if ((many ? list[i]! : list).statusPending) return true;
-      return false;
+      return this.statusPending();
     }
     this.cursor = n;
     return false;
   }
 
-  finish(): void {
-    const list = this.requests;
-    const many = Array.isArray(list);
-    const n = many ? list.length : 1;
-    const phase = this.flags & PHASE;
-    if (phase === ACCEPT) {
-      if (this.flags & RESEND) {
-        this.sendAndAccept(true);
-        return;
-      }
-      for (let i = 0; i < n; i++) {
-        const request = many ? list[i]! : list;
-        request.timedOut = request.state === JOB_PENDING;
-      }
-      if (this.flags & COMPLETE_AFTER && this.remaining() !== 0) {
-        this.waitForCompletion();
-        return;
-      }
-    } else if (phase === COMPLETE) {
-      let lost = false;
-      for (let i = 0; i < n; i++) {
-        const request = many ? list[i]! : list;
-        request.timedOut = !request.complete;
-        if (request.complete) request.rotation = undefined;
-        else if (request.state === JOB_UNKNOWN) lost = true;
-      }
-      if (lost && !this.client.connectionList.some((c) => c.alive)) {
-        this.reject(withRequests(this.client.unavailable(this.client.connectionList, 'connection lost and no server left'), this.list()));
-        return;
-      }
-    } else {
-      this.markStatusTimeouts();
-    }
-    this.resolve(list);
+  /** Status phase: a GET_STATUS is still unanswered (see StatusWait). */
+  protected statusPending(): boolean {
+    return false;
   }
 
-  /** Status phase: timedOut where no new status arrived (see StatusWait). */
-  protected markStatusTimeouts(): void {}
+  /** The loop of this phase ended: stopped by its check, or out of time. */
+  finish(timedOut: boolean): void {
+    void timedOut; // `timedOut` is judged per request by the state it reached (markTimedOut)
+    if (this.phase === 'accept') {
+      if (this.resend) {
+        sendAndAccept(this, true);
+        return;
+      }
+      if (this.completeAfter) {
+        // The completion phase runs even when acceptance used up the time (with no time left it
+        // checks once), so `timedOut` always says whether a request reached the awaited state.
+        new ClientWait(this, 'complete').run();
+        return;
+      }
+    } else if (this.phase === 'complete' && lostWithoutConnection(this)) {
+      rejectCall(this, this.client.unavailable(callConnections(this), 'connection lost and no server left'));
+      return;
+    }
+    this.markTimedOut();
+    this.resolve(this.requests);
+  }
+
+  protected markTimedOut(): void {
+    markTimedOut(this);
+  }
 
   fail(error: unknown): void {
-    const phase = this.flags & PHASE;
-    const requests = this.list();
-    if (phase === STATUS) this.markStatusTimeouts();
-    else for (const request of requests) request.timedOut = phase === ACCEPT ? request.state === JOB_PENDING : !request.complete;
-    this.reject(withRequests(error, requests));
+    rejectCall(this, error);
   }
+}
+
+/**
+ * The connect phase of a client call: sending needed a connect first. It holds the call's
+ * deadline timer and keeps the sockets referenced; when the deadline passes first, the call
+ * resolves as a timeout and nothing more is sent (`over` stops the sender).
+ * @internal
+ */
+class ConnectPhase implements CallState {
+  readonly phase = 'connect' satisfies ClientPhase;
+  readonly client: GearmanClient;
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  readonly targets: RequestWire | RequestWire[];
+  readonly completeAfter: boolean;
+  readonly deadline: number;
+  readonly judgesServers: boolean;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** The phase ended: sent, failed, or out of time. */
+  over = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(from: CallState) {
+    this.client = from.client;
+    this.requests = from.requests;
+    this.targets = from.targets;
+    this.completeAfter = from.completeAfter;
+    this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
+    this.resolve = from.resolve;
+    this.reject = from.reject;
+    this.client.holdWhileConnecting(true);
+    const left = remaining(this.deadline);
+    if (left !== null && left * 1000 <= 2_147_483_647) {
+      this.timer = setTimeout(onConnectDeadline, Math.max(1, Math.round(left * 1000)), this);
+    }
+  }
+
+  private end(): boolean {
+    if (this.over) return false;
+    this.over = true;
+    this.client.holdWhileConnecting(false);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    return true;
+  }
+
+  /** Everything went out: the accept phase. */
+  sent(): void {
+    if (this.end()) new ClientWait(this, 'accept').run();
+  }
+
+  /** The deadline passed first: the call resolves as a timeout; nothing more is sent. */
+  expired(): void {
+    this.timer = undefined;
+    if (!this.end()) return;
+    markTimedOut(this);
+    this.resolve(this.requests);
+  }
+
+  /** Sending failed. */
+  failed(error: unknown): void {
+    if (this.end()) rejectCall(this, error);
+  }
+}
+
+function targetsOf(requests: GearmanJobRequest | GearmanJobRequest[]): RequestWire | RequestWire[] {
+  if (!Array.isArray(requests)) return requests.wire;
+  const targets = new Array<RequestWire>(requests.length);
+  for (let i = 0; i < requests.length; i++) targets[i] = requests[i]!.wire;
+  return targets;
+}
+
+function deadlineOf(pollTimeout: number | null): number {
+  return pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+}
+
+/** Seconds left until `deadline` (ms, or -1 for none), or null for no limit. */
+function remaining(deadline: number): number | null {
+  return deadline < 0 ? null : Math.max(0, (deadline - Date.now()) / 1000);
+}
+
+function requestsOf(call: CallState): GearmanJobRequest[] {
+  return Array.isArray(call.requests) ? call.requests : [call.requests];
+}
+
+/**
+ * Sends the `JOB_UNKNOWN` requests of the call (`lostOnly`: a re-send during the wait, of the
+ * requests lost before they were accepted), then waits for them to be accepted: on an accept
+ * phase at once when every request went out on a live connection, else after a connect phase.
+ */
+function sendAndAccept(call: CallState, lostOnly: boolean): void {
+  let from: number;
+  try {
+    from = call.client.sendUnknown(call.requests, lostOnly);
+  } catch (err) {
+    rejectCall(call, err);
+    return;
+  }
+  if (from < 0) {
+    new ClientWait(call, 'accept').run();
+    return;
+  }
+  const connecting = new ConnectPhase(call);
+  call.client.sendUnknownFrom(call.requests, from, lostOnly, connecting).then(
+    () => connecting.sent(),
+    (err: unknown) => connecting.failed(err),
+  );
+}
+
+function onConnectDeadline(phase: ConnectPhase): void {
+  phase.expired();
+}
+
+/**
+ * The rule for "a connection dropped during a wait": the requests it carried are `JOB_UNKNOWN`;
+ * when none of the connections the call's requests were sent on is still connected, the call
+ * rejects with ServerUnavailable (python-gearman's "no polled connection left"), whatever other
+ * calls are doing (another call reconnecting does not count); otherwise it resolves, and the lost
+ * requests come back `JOB_UNKNOWN` with `timedOut` set.
+ */
+function lostWithoutConnection(call: CallState): boolean {
+  const list = requestsOf(call);
+  let lost = false;
+  for (let i = 0; i < list.length; i++) if (list[i]!.state === JOB_UNKNOWN) lost = true;
+  if (!lost) return false;
+  for (const connection of callConnections(call)) if (connection.connected && connection.handler !== undefined) return false;
+  return true;
+}
+
+function callConnections(call: CallState): Set<GearmanConnection> {
+  const set = new Set<GearmanConnection>();
+  for (const request of requestsOf(call)) if (request.job.connection !== null) set.add(request.job.connection);
+  return set;
+}
+
+/**
+ * Sets `timedOut` on every request of a call that resolves: true where the request did not reach
+ * the state the call waited for (complete for a call that waits for completion; accepted, that
+ * is not `JOB_PENDING` and not still unsent, for one that does not).
+ */
+function markTimedOut(call: CallState): void {
+  const list = requestsOf(call);
+  for (let i = 0; i < list.length; i++) {
+    const request = list[i]!;
+    if (call.completeAfter) {
+      request.timedOut = !request.complete;
+      if (request.complete) call.client.forgetRotation(request);
+    } else {
+      request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
+    }
+    if (request.state === JOB_PENDING && call.judgesServers) call.client.noteUnanswered(request);
+  }
+}
+
+/** The call rejects: `error.requests` holds its requests; `timedOut` is false on each (a rejection is no timeout). */
+function rejectCall(call: CallState, error: unknown): void {
+  const list = requestsOf(call);
+  for (let i = 0; i < list.length; i++) list[i]!.timedOut = false;
+  call.reject(attachRequests(error, list));
 }
 
 /** A status query: remembers each request's status object to tell whether a new one came. */
 class StatusWait extends ClientWait {
-  before: JobStatus[] = [];
+  constructor(
+    from: CallState,
+    readonly before: JobStatus[],
+    readonly queries: StatusQuery[],
+  ) {
+    super(from, 'status');
+  }
 
-  protected override markStatusTimeouts(): void {
+  protected override statusPending(): boolean {
+    for (let i = 0; i < this.queries.length; i++) if (!this.queries[i]!.answered) return true;
+    return false;
+  }
+
+  protected override markTimedOut(): void {
     const list = this.requests as GearmanJobRequest[];
     for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
   }
@@ -707,31 +1061,12 @@ function needsSend(request: GearmanJobRequest, lostOnly: boolean): boolean {
 }
 
 function checkRequests(requests: unknown, where: string): asserts requests is GearmanJobRequest[] {
-  if (!Array.isArray(requests)) throw new TypeError(`${where} expects an array of GearmanJobRequest, got ${typeof requests}`);
-  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new TypeError(`${where} expects GearmanJobRequest objects`);
+  if (!Array.isArray(requests)) throw new InvalidArgumentError(`${where}: expected an array of GearmanJobRequest, got ${describeValue(requests)}`);
+  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(r)}`);
 }
 
-function checkTimeout(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`pollTimeout must be a number of seconds, null or undefined; got ${String(value)}`);
-  return value === Infinity ? null : Math.max(0, value);
-}
-
-function submitOptions(options: SubmitOptions | undefined): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
-  const o = options ?? {};
-  if (typeof o !== 'object') throw new TypeError('options must be an object');
+function submitOptions(o: Partial<SubmitOptions>, where: string): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
   const maxRetries = o.maxRetries ?? 0;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
-  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidArgumentError(`${where}: maxRetries must be a non-negative integer, got ${describeValue(maxRetries)}`);
+  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkPollTimeout(o.pollTimeout, where) };
 }
-
-/** Attaches the call's requests to a ServerUnavailable (so the recovery recipe has them). */
-function withRequests(err: unknown, requests: GearmanJobRequest[], cause?: unknown): unknown {
-  if (err instanceof ServerUnavailable) {
-    // Not enumerable: requests reference connections, which would flood a logged error.
-    if (err.requests === undefined) Object.defineProperty(err, 'requests', { value: requests, enumerable: false, writable: true, configurable: true });
-    if (cause !== undefined && err.cause === undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
-  }
-  return err;
-}
-

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from './errors.js';
 
 /** Anything with `encode`/`decode`: a class with static methods, or a plain object. */
 export interface DataEncoderLike {
@@ -38,7 +39,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static encode(value: unknown): string | Uint8Array {
-    void value;
+    void value; // a stub: subclasses override it
     throw new Error(`${this.name}.encode is not implemented`);
   }
 
@@ -47,7 +48,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static decode(data: Buffer): unknown {
-    void data;
+    void data; // a stub: subclasses override it
     throw new Error(`${this.name}.decode is not implemented`);
   }
 }
@@ -64,7 +65,7 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (an encoder's own error about a value, not an argument check: user encoders throw what they like)
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
@@ -120,7 +121,25 @@ export class JsonEncoder extends DataEncoder {
 export function checkEncoder(encoder: unknown, where: string): DataEncoderLike {
   const e = encoder as DataEncoderLike | undefined;
   if (e === null || (typeof e !== 'object' && typeof e !== 'function') || typeof e.encode !== 'function' || typeof e.decode !== 'function') {
-    throw new TypeError(`${where}: dataEncoder must have encode() and decode() functions`);
+    throw new InvalidArgumentError(`${where}: dataEncoder must have encode() and decode() functions`);
   }
   return e;
+}
+
+/**
+ * The encoder a subclass declares as a class attribute, python-gearman's pattern translated
+ * literally: `class JsonClient extends GearmanClient { static dataEncoder = JsonEncoder }`. Looks
+ * from `ctor` up to (not including) `base`; the nearest declaration wins.
+ *
+ * @returns the checked encoder, or undefined when no class between `ctor` and `base` declares one
+ * @throws {@link InvalidArgumentError} if the declared value has no encode()/decode()
+ * @internal
+ */
+export function staticDataEncoder(ctor: unknown, base: unknown): DataEncoderLike | undefined {
+  for (let c = ctor as { name?: string } | null; c !== null && c !== undefined && c !== base; c = Object.getPrototypeOf(c) as { name?: string } | null) {
+    if (Object.prototype.hasOwnProperty.call(c, 'dataEncoder')) {
+      return checkEncoder((c as { dataEncoder: unknown }).dataEncoder, `${c.name ?? 'class'}.dataEncoder (static)`);
+    }
+  }
+  return undefined;
 }
