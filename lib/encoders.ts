@@ -6,13 +6,40 @@
  * @module
  */
 
-/** Anything with `encode`/`decode`: a class with static methods, or a plain object. */
-export interface DataEncoderLike {
+/**
+ * Anything with `encode`/`decode`: a class with static methods, or a plain object.
+ *
+ * The types of `encode`'s parameter and `decode`'s result are what a client's calls accept as
+ * data and hand back as results (see {@link EncodedType} and {@link DecodedType}): a client made
+ * with `{ dataEncoder: JsonEncoder }` returns requests whose `result` is a {@link JsonValue}.
+ *
+ * @typeParam In - what `encode` accepts
+ * @typeParam Out - what `decode` returns
+ */
+// `any` for the parameter: an encoder that accepts only some values is still an encoder.
+export interface DataEncoderLike<In = any, Out = unknown> {
   /** Turns a value into the bytes (or UTF-8 text) sent on the wire. */
-  encode(value: unknown): string | Uint8Array;
+  encode(value: In): string | Uint8Array;
   /** Turns received bytes into the value handed to the user. */
-  decode(data: Buffer): unknown;
+  decode(data: Buffer): Out;
 }
+
+/** Any value JSON can carry, as {@link JsonEncoder} decodes it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * What an encoder's `decode` returns: the type of results, data and warnings of a client using it.
+ *
+ * @typeParam E - the encoder (for a class with static methods, `typeof TheClass`)
+ */
+export type DecodedType<E> = E extends { decode(data: Buffer): infer R } ? R : unknown;
+
+/**
+ * What an encoder's `encode` accepts: the type of the job data a client using it takes.
+ *
+ * @typeParam E - the encoder (for a class with static methods, `typeof TheClass`)
+ */
+export type EncodedType<E> = E extends { encode(value: infer V): string | Uint8Array } ? V : unknown;
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -64,15 +91,16 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (checked at run
+   * time too, for JavaScript callers)
    */
-  static override encode(value: unknown): string | Uint8Array {
+  static override encode(value: string | Uint8Array): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
     throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
   /** @returns `data` unchanged */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): Buffer {
     return data;
   }
 }
@@ -82,13 +110,13 @@ export class Utf8Encoder extends DataEncoder {
   /**
    * @throws TypeError if `value` is neither a string nor bytes
    */
-  static override encode(value: unknown): string | Uint8Array {
+  static override encode(value: string | Uint8Array): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
     throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
   /** @returns the UTF-8 text of `data` */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): string {
     return data.toString('utf8');
   }
 }
@@ -107,9 +135,9 @@ export class JsonEncoder extends DataEncoder {
   /**
    * @throws SyntaxError if the data is not JSON
    */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): JsonValue {
     if (data.length === 0) return null;
-    return JSON.parse(data.toString('utf8'));
+    return JSON.parse(data.toString('utf8')) as JsonValue;
   }
 }
 
