@@ -103,3 +103,14 @@ function checkEvent(event: unknown): void {
     throw new TypeError(`unknown event ${JSON.stringify(event)}: the events are 'connect' and 'disconnect'`);
   }
 }
+
+/**
+ * What `[Symbol.asyncDispose]()` does for the client and the admin client: `shutdown()`, then
+ * wait until every socket it closed has emitted `'close'`.
+ * @internal
+ */
+export async function shutdownAndWait(manager: { readonly connectionList: readonly GearmanConnection[]; shutdown(): void }): Promise<void> {
+  const sockets = manager.connectionList.map((c) => c.socket).filter((s) => s !== undefined);
+  manager.shutdown();
+  await Promise.all(sockets.map((socket) => (socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve())))));
+}

@@ -23,7 +23,10 @@ export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './
 export { GearmanJob, GearmanJobRequest } from './job.js';
 export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus, JobDict } from './job.js';
 export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';
-export type { DataEncoderLike } from './encoders.js';
+export type { DataEncoderLike, DecodedType, EncodedType, JsonValue } from './encoders.js';
+export type { ReceivedStatus, RequestUpdate, RequestUpdates, UpdatesOptions } from './request-updates.js';
+export type { ConnectionStateEvents } from './connection-events.js';
+export type { ServerSelection } from './server-selection.js';
 export {
   GearmanError,
   ConnectionError,
