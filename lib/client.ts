@@ -12,14 +12,35 @@ import { ClientCommandHandler, submitCommand } from './command-handler/client-ha
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
-import { ExceededConnectionAttempts, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
+import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
+import type { DataEncoderLike, DecodedType, NoopEncoder } from './encoders.js';
+import { abortReason, checkSignal, raceAbort } from './abort.js';
+import { checkUnique, describeValue } from './arguments.js';
+import { ConnectionAnnouncer, shutdownAndWait, type ConnectionStateEvents } from './connection-events.js';
+import { HashRing, SERVER_SELECTIONS, type ServerSelection } from './server-selection.js';
+import { UniqueStatusQuery } from './command-handler/client-handler.js';
+import { CommandType } from './protocol/commands.js';
 
 export { JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE, PRIORITY_NONE, PRIORITY_LOW, PRIORITY_HIGH } from './constants.js';
 
-/** Options of a {@link GearmanClient}. */
-export interface GearmanClientOptions extends ConnectionManagerOptions {
+/**
+ * Options of a {@link GearmanClient}.
+ *
+ * @typeParam E - the type of `dataEncoder`, which types the client's data and results
+ */
+export interface GearmanClientOptions<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManagerOptions {
+  /** Converts job data to and from bytes; its types become the client's (see {@link DecodedType}). @default NoopEncoder */
+  dataEncoder?: E;
+  /**
+   * How a request picks its server: `'shuffle'` (python-gearman's: each request its own random
+   * order of the servers), or `'unique-hash'` (a consistent hash of the unique over the servers'
+   * addresses, so every client sends a unique to the same server and gearmand can coalesce it;
+   * when that server is down, the request falls over in a fixed order per unique).
+   * @default 'shuffle'
+   */
+  serverSelection?: ServerSelection;
   /** Random bytes in a generated unique (hex-encoded, so twice as many characters). @default 16 */
   randomUniqueBytes?: number;
   /**
@@ -36,14 +57,49 @@ export interface JobSpec {
   task: string;
   /** Job data, encoded with the client's `dataEncoder`. */
   data: unknown;
+  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. */
+  when?: Date | number | null;
   /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
 }
 
-/** Options of {@link GearmanClient.submitJob} and {@link GearmanClient.submitMultipleJobs}. */
-export interface SubmitOptions {
+/**
+ * Callbacks called in order as a request's updates arrive, while the call waits (each is removed
+ * when the call settles). A callback that throws has its error rethrown on `process.nextTick`;
+ * the wait goes on.
+ *
+ * @typeParam R - the decoded type of data and warnings (the client's encoder's)
+ */
+export interface ProgressOptions<R = unknown> {
+  /** WORK_DATA, decoded, and the request it is for. */
+  onData?(data: R, request: GearmanJobRequest<R>): void;
+  /** WORK_WARNING, decoded, and the request it is for. */
+  onWarning?(data: R, request: GearmanJobRequest<R>): void;
+  /** WORK_STATUS (or STATUS_RES for a status query): the progress, and the request it is for. */
+  onStatus?(numerator: number, denominator: number, request: GearmanJobRequest<R>): void;
+}
+
+/** Options of every call that waits: a signal that ends the wait. */
+export interface AbortOptions {
+  /**
+   * Ends the wait: the call rejects at once with `signal.reason` (a `DOMException` named
+   * `AbortError`, or `TimeoutError` for `AbortSignal.timeout()`), nothing more is sent, and the
+   * requests keep the state they had reached. A Gearman client cannot withdraw a submitted job: a
+   * job the server accepted stays queued or running there. An already aborted signal rejects
+   * before anything is sent.
+   * @default undefined
+   */
+  signal?: AbortSignal | null;
+}
+
+/**
+ * Options of {@link GearmanClient.submitJob} and {@link GearmanClient.submitMultipleJobs}.
+ *
+ * @typeParam R - the decoded type of data, warnings and results
+ */
+export interface SubmitOptions<R = unknown> extends ProgressOptions<R>, AbortOptions {
   /** Background (detached) job: the call ends once the server accepted it. @default false */
   background?: boolean;
   /** Wait for the result (foreground) as well as for acceptance. @default true */
@@ -55,7 +111,16 @@ export interface SubmitOptions {
 }
 
 /** Options of {@link GearmanClient.submitJob}: {@link SubmitOptions} plus the job's own. */
-export interface SubmitJobOptions extends SubmitOptions {
+export interface SubmitJobOptions<R = unknown> extends SubmitOptions<R> {
+  /**
+   * Run no earlier than this time: a `Date`, or epoch seconds (a `Date` is rounded up to the next
+   * second). Sends SUBMIT_JOB_EPOCH, so only for `background: true` jobs without a priority.
+   * gearmand 1.1.20 does not wake a sleeping worker when the time comes (gearmand issue #343):
+   * the job is handed out at the worker's next GRAB; submitting any job for a function the
+   * worker registered, at the due time, wakes it.
+   * @default undefined (run as soon as a worker takes it)
+   */
+  when?: Date | number | null;
   /** Coalescing key; generated when missing or empty. */
   unique?: string | null;
   /** @default PRIORITY_NONE */
@@ -63,15 +128,39 @@ export interface SubmitJobOptions extends SubmitOptions {
 }
 
 /** Options of the waits. */
-export interface WaitOptions {
+export interface WaitOptions<R = unknown> extends ProgressOptions<R>, AbortOptions {
   /** Seconds; `null`/`undefined`: no limit. @default undefined */
   pollTimeout?: number | null;
 }
 
 /** Options of {@link GearmanClient.submitMultipleRequests}. */
-export interface SubmitRequestsOptions extends WaitOptions {
+export interface SubmitRequestsOptions<R = unknown> extends WaitOptions<R> {
   /** @default true */
   waitUntilComplete?: boolean;
+}
+
+/** Options of {@link GearmanClient.getJobStatusByUnique}. */
+export interface UniqueStatusOptions extends AbortOptions {
+  /** Seconds to wait for the answer; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
+  pollTimeout?: number | null;
+}
+
+/** What {@link GearmanClient.getJobStatusByUnique} resolves with (STATUS_RES_UNIQUE). */
+export interface UniqueStatus {
+  /** The unique asked about. */
+  unique: string;
+  /** Whether the server holds a job with that unique (queued or running). */
+  known: boolean;
+  /** Whether a worker is running it. */
+  running: boolean;
+  /** Progress numerator (0 before the first WORK_STATUS). */
+  numerator: number;
+  /** Progress denominator (0 before the first WORK_STATUS). */
+  denominator: number;
+  /** Clients waiting for the job's result (foreground submissions, coalesced ones included). */
+  waitingClients: number;
+  /** No answer came within `pollTimeout`; the other fields are then the unknown answer's. */
+  timedOut: boolean;
 }
 
 const UNIQUE_POOL_BYTES = 8192;
@@ -87,15 +176,27 @@ const UNIQUE_POOL_BYTES = 8192;
  * const request = await client.submitJob('reverse', 'hello');
  * if (request.complete) console.log(request.state, request.result?.toString()); // COMPLETE olleh
  * client.shutdown();
+ *
+ * // Results typed by the encoder, progress callbacks, and cleanup at the end of the block:
+ * await using json = new GearmanClient(['localhost:4730'], { dataEncoder: JsonEncoder });
+ * const r = await json.submitJob('sum', [1, 2], { onStatus: (n, d) => console.log(`${n}/${d}`) });
  * ```
+ *
+ * @typeParam E - the type of the `dataEncoder`: `decode`'s result types results, data and
+ * warnings. A subclass that sets `dataEncoder` states
+ * it here: `class JsonClient extends GearmanClient<typeof JsonEncoder> { dataEncoder = JsonEncoder }`.
  */
-export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
+export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> {
   /** Random bytes per generated unique (hex-encoded). */
   randomUniqueBytes: number;
   /** Send OPTION_REQ `exceptions` on connect. */
   exceptions: boolean;
   /** Bumped whenever a connection loses requests, so waits rescan. @internal */
   lossEpoch = 0;
+  /** How a request picks its server (see {@link GearmanClientOptions.serverSelection}). */
+  readonly serverSelection: ServerSelection;
+  private readonly announcer = new ConnectionAnnouncer();
+  private hashRing: HashRing<GearmanConnection> | undefined = undefined;
   private uniquePool = Buffer.alloc(0);
   private uniqueOffset = 0;
 
@@ -104,8 +205,13 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @param options - see {@link GearmanClientOptions}
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */
-  constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions = {}) {
+  constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions<E> = {}) {
     super(hostList, options);
+    const selection = options?.serverSelection ?? 'shuffle';
+    if (!SERVER_SELECTIONS.includes(selection)) {
+      throw new InvalidArgumentError(`serverSelection must be 'shuffle' or 'unique-hash', got ${describeValue(selection)}`);
+    }
+    this.serverSelection = selection;
     const bytes = options?.randomUniqueBytes ?? 16;
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > 31) {
       throw new TypeError(`randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${String(bytes)}`);
@@ -116,6 +222,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
 
   /** @internal */
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
+    this.announcer.connected(connection);
     return new ClientCommandHandler(this, connection);
   }
 
@@ -154,11 +261,14 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * const bg = await client.submitJob('task_name', 'data', { priority: PRIORITY_HIGH, background: true });
    * ```
    */
-  submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
+  submitJob(task: string, data: unknown, options: SubmitJobOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>> {
     try {
       const opts = submitOptions(options);
-      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries);
-      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest>;
+      const signal = checkSignal(options?.signal, 'submitJob');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      const when = checkWhen(options?.when, opts.background, options?.priority, 'submitJob');
+      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries, when);
+      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout, signal, options) as Promise<GearmanJobRequest<ResultOf<this, E>>>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -181,17 +291,20 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * await client.waitUntilJobsCompleted(requests, { pollTimeout: 5 });
    * ```
    */
-  submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
+  submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>[]> {
     try {
       const opts = submitOptions(options);
+      const signal = checkSignal(options?.signal, 'submitMultipleJobs');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
       const requests: GearmanJobRequest[] = new Array(jobs.length);
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i];
         if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
-        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries);
+        const when = checkWhen(job.when, opts.background, job.priority, `submitMultipleJobs: job ${i}`);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, when);
       }
-      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
+      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout, signal, options) as Promise<GearmanJobRequest<ResultOf<this, E>>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -212,34 +325,43 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * const timedOut = retried.filter((r) => r.timedOut);
    * ```
    */
-  submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
+  submitMultipleRequests<R>(requests: GearmanJobRequest<R>[], options: SubmitRequestsOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'submitMultipleRequests');
       const pollTimeout = checkTimeout(options?.pollTimeout);
+      const signal = checkSignal(options?.signal, 'submitMultipleRequests');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       for (const request of requests) this.prepare(request);
-      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
+      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout, signal, options) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** Runs the accept phase, then (if asked) the completion phase, on one wait object. */
-  private submit(requests: GearmanJobRequest | GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<unknown> {
-    const wait = new ClientWait(this, requests, waitUntilComplete, pollTimeout);
+  private submit<R>(
+    requests: GearmanJobRequest<R> | GearmanJobRequest<R>[],
+    waitUntilComplete: boolean,
+    pollTimeout: number | null,
+    signal?: AbortSignal,
+    progress?: ProgressOptions<R>,
+  ): Promise<unknown> {
+    const wait = new ClientWait(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout);
     const promise = wait.promise();
+    const detach = listenForProgress(requests, progress);
     wait.sendAndAccept();
-    return promise;
+    return settleCall(promise, wait, signal, detach);
   }
 
   /**
    * Builds, validates and encodes one request (python-gearman's `_create_request`).
    * @internal
    */
-  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number): GearmanJobRequest {
+  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number, when: number | null = null): GearmanJobRequest {
     if (typeof task !== 'string') throw new TypeError(`task must be a string, got ${task === null ? 'null' : typeof task}`);
     if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
     const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
-    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
+    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
     if (!unique) request.generatedUnique = true;
     this.prepare(request);
     return request;
@@ -258,7 +380,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
       request.job.unique = this.generateUnique();
       request.generatedUnique = true;
     }
-    validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
+    if (request.when !== null) {
+      checkWhen(request.when, request.background, request.priority, `${request}`);
+      validatePacket(CommandType.SUBMIT_JOB_EPOCH, [request.job.task, request.job.unique, String(request.when), encoded]);
+    } else {
+      validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
+    }
     request.encodedData = encoded;
     request.encodedFrom = request.job.data;
     request.validatedUnique = request.job.unique;
@@ -300,6 +427,9 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
   private rotationOf(request: GearmanJobRequest): GearmanConnection[] {
     const list = this.connectionList;
     if (list.length <= 1) return list;
+    if ((request.rotation === undefined || request.rotation.length === 0) && this.serverSelection === 'unique-hash') {
+      request.rotation = this.ring().order(routingKey(request));
+    }
     if (request.rotation === undefined || request.rotation.length === 0) {
       const copy = list.slice();
       for (let i = copy.length - 1; i > 0; i--) {
@@ -409,12 +539,14 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @returns the same array
    * @throws {@link ServerUnavailable}, {@link ExceededConnectionAttempts} (rejects)
    */
-  waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  waitUntilJobsAccepted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsAccepted');
       const pollTimeout = checkTimeout(options?.pollTimeout);
+      const signal = checkSignal(options?.signal, 'waitUntilJobsAccepted');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       for (const request of requests) this.prepare(request);
-      return this.submit(requests, false, pollTimeout) as Promise<GearmanJobRequest[]>;
+      return this.submit(requests, false, pollTimeout, signal, options) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -430,13 +562,16 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @throws {@link ServerUnavailable} (rejects) if requests were lost and no connection is left;
    * `error.requests` holds them, `JOB_UNKNOWN`, ready for {@link submitMultipleRequests}
    */
-  waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  waitUntilJobsCompleted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
-      const wait = new ClientWait(this, requests, true, checkTimeout(options?.pollTimeout));
+      const signal = checkSignal(options?.signal, 'waitUntilJobsCompleted');
+      const wait = new ClientWait(this, requests as GearmanJobRequest[], true, checkTimeout(options?.pollTimeout));
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       const promise = wait.promise();
+      const detach = listenForProgress(requests, options);
       wait.waitForCompletion();
-      return promise as Promise<GearmanJobRequest[]>;
+      return settleCall(promise, wait, signal, detach) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -453,7 +588,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    * @returns the request, its `status` replaced; `timedOut` if no new status arrived
    * @throws {@link InvalidClientState} (rejects) if the request has no handle
    */
-  getJobStatus(request: GearmanJobRequest, options: WaitOptions = {}): Promise<GearmanJobRequest> {
+  getJobStatus<R>(request: GearmanJobRequest<R>, options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>> {
     return this.statuses([request], options).then(() => request);
   }
 
@@ -462,36 +597,188 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> {
    *
    * @returns the same array
    */
-  getJobStatuses(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  getJobStatuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     return this.statuses(requests, options);
   }
 
-  private async statuses(requests: GearmanJobRequest[], options: WaitOptions): Promise<GearmanJobRequest[]> {
+  private async statuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R>): Promise<GearmanJobRequest<R>[]> {
     checkRequests(requests, 'getJobStatuses');
     const pollTimeout = checkTimeout(options?.pollTimeout);
+    const signal = checkSignal(options?.signal, 'getJobStatuses');
+    if (signal?.aborted) throw abortReason(signal);
     for (const request of requests) {
       if (request.job.handle === null || request.job.connection === null) {
         throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
       }
     }
-    const wait = new StatusWait(this, requests, false, pollTimeout);
+    const wait = new StatusWait(this, requests as GearmanJobRequest[], false, pollTimeout);
     wait.before = requests.map((request) => request.status);
     for (const request of requests) {
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
         try {
-          await this.establishConnection(connection);
+          await raceAbort(this.establishConnection(connection), signal);
         } catch (err) {
-          throw withRequests(this.unavailable([connection], `cannot query the status of ${request.job.handle}`), requests, err);
+          if (signal?.aborted) throw err;
+          throw withRequests(this.unavailable([connection], `cannot query the status of ${request.job.handle}`), requests as GearmanJobRequest[], err);
         }
       }
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
-      (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request);
+      (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request as GearmanJobRequest);
     }
     const promise = wait.promise();
+    const detach = listenForProgress(requests, options);
     wait.waitForStatus();
-    await promise;
+    await settleCall(promise, wait, signal, detach);
     return requests;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Status by unique (#12)
+
+  /**
+   * Asks for the status of the job with `unique` (GET_STATUS_UNIQUE) and waits for the answer:
+   * whether the server knows it, whether a worker runs it, its progress, and how many clients
+   * wait for its result. With `serverSelection: 'unique-hash'` the unique's server is asked (the
+   * first that connects in its fail-over order); otherwise every server that connects, and the
+   * first (in host-list order) that knows the job answers.
+   *
+   * @param unique - the unique, 1 to 63 bytes (gearmand does not answer longer ones)
+   * @param options - `pollTimeout` in seconds (connects included), `signal`
+   * @returns `{ unique, known, running, numerator, denominator, waitingClients, timedOut }`; a
+   * timeout resolves with `timedOut` and the fields of an unknown job
+   * @throws {@link InvalidArgumentError} (rejects) for a unique that is empty, too long, or has a NUL
+   * or control character
+   * @throws {@link ServerUnavailable} (rejects) when no server could be asked or every answer was lost
+   * @throws {@link ServerError} (rejects) when the server answered ERROR (the Perl server does)
+   *
+   * @example
+   * ```ts
+   * const { known, running, numerator, denominator, waitingClients } = await client.getJobStatusByUnique('report-q3');
+   * ```
+   */
+  async getJobStatusByUnique(unique: string, options: UniqueStatusOptions = {}): Promise<UniqueStatus> {
+    const key = checkUnique(unique, 'getJobStatusByUnique');
+    if (key === null) throw new InvalidArgumentError(`getJobStatusByUnique: unique must be a non-empty string, got ${describeValue(unique)}`);
+    const pollTimeout = checkTimeout(options?.pollTimeout);
+    const signal = checkSignal(options?.signal, 'getJobStatusByUnique');
+    if (signal?.aborted) throw abortReason(signal);
+    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
+    const unknown = (timedOut: boolean): UniqueStatus => ({ unique: key, known: false, running: false, numerator: 0, denominator: 0, waitingClients: 0, timedOut });
+    const order = this.serverSelection === 'unique-hash' && this.connectionList.length > 1 ? this.ring().order(key) : this.connectionList;
+    const queries: UniqueStatusQuery[] = [];
+    for (const connection of order) {
+      if (!(connection.connected && connection.handler !== undefined)) {
+        let outcome: 'connected' | 'timeout';
+        try {
+          outcome = await raceAbort(withDeadline(this.establishConnection(connection).then(() => 'connected' as const), deadline), signal);
+        } catch (err) {
+          if (signal?.aborted || (err as GearmanError)?.code === 'SHUTDOWN') throw err;
+          continue;
+        }
+        if (outcome === 'timeout') break;
+      }
+      const handler = connection.handler as ClientCommandHandler | undefined;
+      if (handler === undefined) continue;
+      const query = new UniqueStatusQuery(key);
+      handler.sendGetStatusUnique(query);
+      queries.push(query);
+      // Routing by unique: only the unique's server holds its job.
+      if (this.serverSelection === 'unique-hash') break;
+    }
+    if (queries.length === 0) {
+      if (deadline !== null && Date.now() >= deadline) return unknown(true);
+      throw this.unavailable(order, `cannot query the status of unique ${key}`);
+    }
+    let stopped = false;
+    const left = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
+    const connections = new Set(queries.map((q) => q.connection!));
+    const waiting = this.pollConnectionsUntilStopped(connections, () => !stopped && queries.some((q) => !q.done), left, { watch: queries }).catch((err: unknown) => {
+      // The connection was lost: the queries say so (error); judge below.
+      if (queries.every((q) => q.done)) return false;
+      throw err;
+    });
+    const timedOut = await raceAbort(waiting, signal, () => {
+      stopped = true;
+      for (const q of queries) this.wake(q);
+    });
+    const answered = queries.filter((q) => q.answered);
+    const best = answered.find((q) => q.known) ?? answered[0];
+    if (best !== undefined) {
+      return { unique: key, known: best.known, running: best.running, numerator: best.numerator, denominator: best.denominator, waitingClients: best.waitingClients, timedOut: false };
+    }
+    if (timedOut) return unknown(true);
+    const refused = queries.find((q) => q.error !== undefined && q.error.code === 'SERVER_ERROR');
+    if (refused !== undefined) throw refused.error;
+    throw this.unavailable(connections, `lost the answer to GET_STATUS_UNIQUE ${key}`);
+  }
+
+  /** The consistent-hash ring over the servers (rebuilt when a server is added). @internal */
+  private ring(): HashRing<GearmanConnection> {
+    const list = this.connectionList;
+    if (this.hashRing === undefined || this.hashRing.size !== new Set(list.map((c) => c.address)).size) {
+      this.hashRing = new HashRing(list.map((connection) => ({ key: connection.address, value: connection })));
+    }
+    return this.hashRing;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection events and disposal (#12)
+
+  /**
+   * Listens for `'connect'` (a server was reached; `(address)`) or `'disconnect'` (its
+   * connection ended; `(address, error)`, `error` undefined after {@link shutdown}). A failed
+   * connect is no event (the call that needed it rejects). Listeners run after the library's
+   * own work; one that throws has its error rethrown on `process.nextTick`.
+   *
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called with the address (`host:port`) and, for a loss, the error
+   * @returns this client
+   * @throws TypeError for another event name or a listener that is not a function
+   *
+   * @example
+   * ```ts
+   * client.on('disconnect', (address, error) => console.warn(`${address}: ${error?.message ?? 'closed'}`));
+   * ```
+   */
+  on<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener);
+    return this;
+  }
+
+  /** As {@link on}, for the next event only. @returns this client */
+  once<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener, true);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on} or {@link once}. @returns this client */
+  off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.off(event, listener);
+    return this;
+  }
+
+  /** @internal */
+  protected override onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
+    super.onConnectionLost(connection, error);
+    this.announcer.lost(connection, error);
+  }
+
+  /**
+   * Closes every connection (see {@link ConnectionManager.shutdown}); each that was up gets a
+   * `'disconnect'` without an error.
+   */
+  override shutdown(): void {
+    super.shutdown();
+    for (const connection of this.connectionList) this.announcer.lost(connection);
+  }
+
+  /**
+   * `await using client = new GearmanClient(...)`: {@link shutdown}, then waits until the
+   * sockets have closed.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await shutdownAndWait(this);
   }
 }
 
@@ -524,7 +811,7 @@ class ClientWait extends PollLoop {
    * @param requests - one request (the call resolves with it) or an array (resolves with the array)
    */
   constructor(
-    readonly client: GearmanClient,
+    readonly client: AnyClient,
     readonly requests: GearmanJobRequest | GearmanJobRequest[],
     completeAfter: boolean,
     pollTimeout: number | null,
@@ -553,6 +840,20 @@ class ClientWait extends PollLoop {
     this.loopFlags = value;
   }
 
+  /** The call was aborted: the wait stops and leaves its requests as they are. */
+  aborted = false;
+
+  /**
+   * Stops the wait for an abort: its loop ends at the next check (woken now), and no phase or
+   * re-send follows. The caller has already rejected the call.
+   */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const list = this.list();
+    for (const request of list) this.client.wake(request);
+  }
+
   /** The promise of the call; take it once, before starting. */
   promise(): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -575,6 +876,7 @@ class ClientWait extends PollLoop {
    * during the wait, of the requests lost before they were accepted.
    */
   sendAndAccept(lostOnly = false): void {
+    if (this.aborted) return;
     this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
     let sending: Promise<void> | undefined;
     try {
@@ -598,12 +900,14 @@ class ClientWait extends PollLoop {
   }
 
   private run(): void {
+    if (this.aborted) return;
     this.cursor = 0;
     this.epoch = this.client.lossEpoch;
     this.client.runLoop(this, this.remaining());
   }
 
   check(): boolean {
+    if (this.aborted) return false;
     const list = this.requests;
     const many = Array.isArray(list);
     const n = many ? list.length : 1;
@@ -644,6 +948,7 @@ class ClientWait extends PollLoop {
   }
 
   finish(): void {
+    if (this.aborted) return;
     const list = this.requests;
     const many = Array.isArray(list);
     const n = many ? list.length : 1;
@@ -683,6 +988,7 @@ class ClientWait extends PollLoop {
   protected markStatusTimeouts(): void {}
 
   fail(error: unknown): void {
+    if (this.aborted) return;
     const phase = this.flags & PHASE;
     const requests = this.list();
     if (phase === STATUS) this.markStatusTimeouts();
@@ -699,6 +1005,100 @@ class StatusWait extends ClientWait {
     const list = this.requests as GearmanJobRequest[];
     for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
   }
+}
+
+/**
+ * The type of a client's results, data and warnings: its `dataEncoder`'s `decode` result. For a
+ * subclass that overrides the `dataEncoder` field (the python-gearman habit) that field's type
+ * counts; otherwise the type argument's (inferred from the `dataEncoder` option).
+ *
+ * @typeParam C - the client type
+ * @typeParam E - its encoder type argument
+ */
+export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLike extends D ? DecodedType<E> : DecodedType<D>) : DecodedType<E>;
+
+/** A client of any encoder, for the internals that do not care. @internal */
+type AnyClient = GearmanClient<DataEncoderLike>;
+
+/**
+ * Checks a `when` option and turns it into epoch seconds (a `Date` rounded up, so the job is not
+ * handed out before the time asked), or null.
+ */
+function checkWhen(when: unknown, background: boolean, priority: unknown, where: string): number | null {
+  if (when === undefined || when === null) return null;
+  let seconds: number;
+  if (when instanceof Date) seconds = Math.ceil(when.getTime() / 1000);
+  else if (typeof when === 'number') seconds = when;
+  else throw new InvalidArgumentError(`${where}: when must be a Date or epoch seconds, got ${describeValue(when)}`);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError(`${where}: when must be a valid time (a Date or epoch seconds >= 0), got ${describeValue(when)}`);
+  if (!background) throw new InvalidArgumentError(`${where}: when (SUBMIT_JOB_EPOCH) needs background: true; gearmand runs scheduled jobs in the background`);
+  if (priority !== undefined && priority !== null) throw new InvalidArgumentError(`${where}: when (SUBMIT_JOB_EPOCH) takes no priority; gearmand runs scheduled jobs at normal priority`);
+  return Math.floor(seconds);
+}
+
+/** What 'unique-hash' hashes: the unique, or the data for `'-'` (gearmand coalesces those on the data). */
+function routingKey(request: GearmanJobRequest): string {
+  const unique = request.job.unique ?? '';
+  if (unique !== '-') return unique;
+  const data = request.encodedData;
+  return typeof data === 'string' ? data : data === undefined ? '' : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+}
+
+/** Calls a user callback; what it throws is rethrown on `process.nextTick`, away from the decode path. */
+function callUser(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
+
+/**
+ * Attaches a call's `onData`/`onWarning`/`onStatus` to its requests' events; returns the detach
+ * function, or undefined when there is none.
+ */
+function listenForProgress<R>(requests: GearmanJobRequest<R> | GearmanJobRequest<R>[], progress: ProgressOptions<R> | undefined): (() => void) | undefined {
+  const onData = progress?.onData;
+  const onWarning = progress?.onWarning;
+  const onStatus = progress?.onStatus;
+  if (onData == null && onWarning == null && onStatus == null) return undefined;
+  for (const [name, fn] of [['onData', onData], ['onWarning', onWarning], ['onStatus', onStatus]] as const) {
+    if (fn != null && typeof fn !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(fn)}`);
+  }
+  const list = Array.isArray(requests) ? requests : [requests];
+  const undo: Array<() => void> = [];
+  for (const request of list) {
+    if (onData != null) {
+      const listener = (data: R): void => callUser(() => onData(data, request));
+      request.on('data', listener);
+      undo.push(() => request.off('data', listener));
+    }
+    if (onWarning != null) {
+      const listener = (data: R): void => callUser(() => onWarning(data, request));
+      request.on('warning', listener);
+      undo.push(() => request.off('warning', listener));
+    }
+    if (onStatus != null) {
+      const listener = (status: { numerator: number; denominator: number }): void => callUser(() => onStatus(status.numerator, status.denominator, request));
+      request.on('status', listener);
+      undo.push(() => request.off('status', listener));
+    }
+  }
+  return () => {
+    for (const f of undo) f();
+  };
+}
+
+/**
+ * The promise a waiting call returns: the wait's, ended early by `signal` (which stops the wait
+ * and leaves the requests as they are), with the progress callbacks removed when it settles.
+ */
+function settleCall(promise: Promise<unknown>, wait: ClientWait, signal: AbortSignal | undefined, detach: (() => void) | undefined): Promise<unknown> {
+  const raced = raceAbort(promise, signal, () => wait.abort());
+  if (detach === undefined) return raced;
+  return raced.finally(detach);
 }
 
 /** Whether the accept phase sends `request` (see {@link GearmanClient.sendUnknown}). */
@@ -723,6 +1123,16 @@ function submitOptions(options: SubmitOptions | undefined): { background: boolea
   const maxRetries = o.maxRetries ?? 0;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
   return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
+}
+
+/** `promise`, or `'timeout'` once `deadline` (ms since the epoch; null: none) passes. */
+function withDeadline<T>(promise: Promise<T>, deadline: number | null): Promise<T | 'timeout'> {
+  if (deadline === null) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Attaches the call's requests to a ServerUnavailable (so the recovery recipe has them). */

@@ -9,9 +9,9 @@
 /**
  * Anything with `encode`/`decode`: a class with static methods, or a plain object.
  *
- * The types of `encode`'s parameter and `decode`'s result are what a client's calls accept as
- * data and hand back as results (see {@link EncodedType} and {@link DecodedType}): a client made
- * with `{ dataEncoder: JsonEncoder }` returns requests whose `result` is a {@link JsonValue}.
+ * The type of `decode`'s result is the type of what a client hands back: results, WORK_DATA and
+ * WORK_WARNING payloads (see {@link DecodedType}): a client made with `{ dataEncoder: JsonEncoder }`
+ * returns requests whose `result` is a {@link JsonValue}.
  *
  * @typeParam In - what `encode` accepts
  * @typeParam Out - what `decode` returns
@@ -34,12 +34,6 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  */
 export type DecodedType<E> = E extends { decode(data: Buffer): infer R } ? R : unknown;
 
-/**
- * What an encoder's `encode` accepts: the type of the job data a client using it takes.
- *
- * @typeParam E - the encoder (for a class with static methods, `typeof TheClass`)
- */
-export type EncodedType<E> = E extends { encode(value: infer V): string | Uint8Array } ? V : unknown;
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -91,10 +85,9 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (checked at run
-   * time too, for JavaScript callers)
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer`
    */
-  static override encode(value: string | Uint8Array): string | Uint8Array {
+  static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
     throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
@@ -110,7 +103,7 @@ export class Utf8Encoder extends DataEncoder {
   /**
    * @throws TypeError if `value` is neither a string nor bytes
    */
-  static override encode(value: string | Uint8Array): string | Uint8Array {
+  static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
     throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }

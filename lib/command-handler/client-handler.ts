@@ -12,10 +12,12 @@ import type { PacketArgs } from '../protocol/decoder.js';
 import { Fifo } from '../fifo.js';
 import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_PENDING, JOB_UNKNOWN, PRIORITY_HIGH, PRIORITY_LOW } from '../constants.js';
 import { GearmanError, InvalidClientState, ServerError } from '../errors.js';
-import type { GearmanJobRequest, JobStatus } from '../job.js';
+import type { GearmanJobRequest } from '../job.js';
+import type { ReceivedStatus } from '../request-updates.js';
 import type { GearmanConnection } from '../connection.js';
 import type { ConnectionManager } from '../connection-manager.js';
 import type { GearmanClient } from '../client.js';
+import type { DataEncoderLike } from '../encoders.js';
 
 const T = CommandType;
 const DECODE_FAILED = Symbol('decode failed');
@@ -23,6 +25,32 @@ const DECODE_FAILED = Symbol('decode failed');
 /** A GET_STATUS awaiting its STATUS_RES. */
 class StatusQuery {
   constructor(readonly request: GearmanJobRequest) {}
+}
+
+/**
+ * A GET_STATUS_UNIQUE awaiting its STATUS_RES_UNIQUE (#12). gearmand answers
+ * `unique, known, running, numerator, denominator, waiting clients`: the unique first, not a
+ * handle (protocol.md 4.12).
+ * @internal
+ */
+export class UniqueStatusQuery {
+  /** Poll loops waiting on the answer. */
+  waiters: unknown = undefined;
+  /** Answered, refused (ERROR) or lost with the connection. */
+  done = false;
+  /** The answer's fields. */
+  known = false;
+  running = false;
+  numerator = 0;
+  denominator = 0;
+  waitingClients = 0;
+  /** Set when it was answered (not refused or lost). */
+  answered = false;
+  /** Why there is no answer: an ERROR reply, or the connection's loss. */
+  error: GearmanError | undefined = undefined;
+  /** The connection it was sent on. */
+  connection: GearmanConnection | undefined = undefined;
+  constructor(readonly unique: string) {}
 }
 
 /** An OPTION_REQ awaiting its OPTION_RES. */
@@ -61,15 +89,15 @@ export function submitCommand(background: boolean, priority: unknown): number {
  * handle to the foreground requests listening to that job.
  */
 export class ClientCommandHandler extends CommandHandler {
-  private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery>();
+  private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery | UniqueStatusQuery>();
   private readonly handles = new Map<string, GearmanJobRequest | HandleGroup>();
-  declare readonly connectionManager: GearmanClient;
+  declare readonly connectionManager: GearmanClient<DataEncoderLike>;
 
   /**
    * @param connectionManager - the owning client
    * @param connection - the connection served
    */
-  constructor(connectionManager: GearmanClient, connection: GearmanConnection) {
+  constructor(connectionManager: GearmanClient<DataEncoderLike>, connection: GearmanConnection) {
     super(connectionManager as unknown as ConnectionManager, connection);
   }
 
@@ -96,10 +124,11 @@ export class ClientCommandHandler extends CommandHandler {
       throw new InvalidClientState(`${this.connection.address}: cannot submit ${request}: it is ${request.state}, not ${JOB_UNKNOWN}`);
     }
     const job = request.job;
-    const args = [job.task, job.unique ?? '', request.encodedData!];
     // The client validated task, unique and data when it prepared the request; a re-sent request
     // with a fresh unique is validated again here.
-    this.sendCommand(submitCommand(request.background, request.priority), args, request.validatedUnique === job.unique);
+    const when = request.when;
+    if (when !== null) this.sendCommand(T.SUBMIT_JOB_EPOCH, [job.task, job.unique ?? '', String(when), request.encodedData!], request.validatedUnique === job.unique);
+    else this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', request.encodedData!], request.validatedUnique === job.unique);
     request.state = JOB_PENDING;
     request.error = undefined;
     this.replies.push(request);
@@ -112,6 +141,31 @@ export class ClientCommandHandler extends CommandHandler {
     this.replies.push(new StatusQuery(request));
   }
 
+  /** Queues GET_STATUS_UNIQUE for `query`'s unique. */
+  sendGetStatusUnique(query: UniqueStatusQuery): void {
+    this.sendCommand(T.GET_STATUS_UNIQUE, [query.unique]);
+    query.connection = this.connection;
+    this.replies.push(query);
+  }
+
+  /** STATUS_RES_UNIQUE: answers the oldest GET_STATUS_UNIQUE. */
+  recvStatusResUnique(args: PacketArgs): void {
+    const head = this.replies.shift();
+    const unique = args[0] as string;
+    if (!(head instanceof UniqueStatusQuery)) {
+      throw new InvalidClientState(`${this.connection.address}: received STATUS_RES_UNIQUE for ${unique} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
+    }
+    if (unique !== head.unique) this.connectionManager.logger.warn(`${this.connection.address}: STATUS_RES_UNIQUE for ${unique} answers GET_STATUS_UNIQUE ${head.unique}`);
+    head.known = args[1] === '1';
+    head.running = args[2] === '1';
+    head.numerator = this.number(args[3] as string, 'numerator', unique);
+    head.denominator = this.number(args[4] as string, 'denominator', unique);
+    head.waitingClients = this.number(args[5] as string, 'waiting clients', unique);
+    head.answered = true;
+    head.done = true;
+    this.connectionManager.wake(head);
+  }
+
   private wake(request: GearmanJobRequest): void {
     this.connectionManager.wake(request);
   }
@@ -120,7 +174,7 @@ export class ClientCommandHandler extends CommandHandler {
   recvJobCreated(args: PacketArgs): void {
     const handle = args[0] as string;
     const head = this.replies.shift();
-    if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery) {
+    if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery || head instanceof UniqueStatusQuery) {
       throw new InvalidClientState(`${this.connection.address}: received JOB_CREATED ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
     }
     const request = head;
@@ -228,7 +282,7 @@ export class ClientCommandHandler extends CommandHandler {
     const numerator = this.number(args[1] as string, 'numerator', handle);
     const denominator = this.number(args[2] as string, 'denominator', handle);
     for (const request of Array.isArray(t) ? t : [t]) {
-      const status: JobStatus = { handle, known: true, running: true, numerator, denominator, timeReceived: Date.now() / 1000 };
+      const status: ReceivedStatus = { handle, known: true, running: true, numerator, denominator, timeReceived: Date.now() / 1000 };
       request.status = status;
       request.emit('status', status);
       this.wake(request);
@@ -288,7 +342,7 @@ export class ClientCommandHandler extends CommandHandler {
       throw new InvalidClientState(`${this.connection.address}: received STATUS_RES for ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : 'a submission'}`);
     }
     const request = head.request;
-    const status: JobStatus = {
+    const status: ReceivedStatus = {
       handle,
       known: args[1] === '1',
       running: args[2] === '1',
@@ -325,6 +379,12 @@ export class ClientCommandHandler extends CommandHandler {
       this.connectionManager.logger.warn(`${this.connection.address}: server refused OPTION_REQ ${head.option}: ${code} ${text}`);
       return;
     }
+    if (head instanceof UniqueStatusQuery) {
+      head.error = new ServerError(`${this.connection.address}: server answered GET_STATUS_UNIQUE ${head.unique} with ERROR ${code}: ${text}`, code, text);
+      head.done = true;
+      this.connectionManager.wake(head);
+      return;
+    }
     if (head instanceof StatusQuery) {
       const request = head.request;
       request.statusPending = false;
@@ -357,6 +417,10 @@ export class ClientCommandHandler extends CommandHandler {
       if (item instanceof StatusQuery) {
         item.request.statusPending = false;
         lost.push(item.request);
+      } else if (item instanceof UniqueStatusQuery) {
+        item.error = error;
+        item.done = true;
+        this.connectionManager.wake(item);
       } else if (!(item instanceof OptionQuery)) lost.push(item);
     }
     for (const target of this.handles.values()) {
