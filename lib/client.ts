@@ -496,12 +496,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * needed a connect first.
    * @internal
    */
-  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false): Promise<void> | undefined {
+  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false, call?: { readonly aborted: boolean }): Promise<void> | undefined {
     if (!Array.isArray(requests)) {
       if (!needsSend(requests, lostOnly)) return undefined;
       this.checkAttempts(requests);
       const connection = this.connectedFor(requests);
-      if (connection === undefined) return this.sendUnknownFrom([requests], 0, lostOnly);
+      if (connection === undefined) return this.sendUnknownFrom([requests], 0, lostOnly, call);
       this.sendOn(connection, requests);
       return undefined;
     }
@@ -510,18 +510,20 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request);
-      if (connection === undefined) return this.sendUnknownFrom(requests, i, lostOnly);
+      if (connection === undefined) return this.sendUnknownFrom(requests, i, lostOnly, call);
       this.sendOn(connection, request);
     }
     return undefined;
   }
 
-  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number, lostOnly: boolean): Promise<void> {
+  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number, lostOnly: boolean, call?: { readonly aborted: boolean }): Promise<void> {
     for (let i = from; i < requests.length; i++) {
       const request = requests[i]!;
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
+      // An abort while connecting: the call is over, nothing more goes out.
+      if (call?.aborted) return;
       this.sendOn(connection, request);
     }
   }
@@ -880,7 +882,7 @@ class ClientWait extends PollLoop {
     this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
     let sending: Promise<void> | undefined;
     try {
-      sending = this.client.sendUnknown(this.requests, lostOnly);
+      sending = this.client.sendUnknown(this.requests, lostOnly, this);
     } catch (err) {
       this.fail(err);
       return;

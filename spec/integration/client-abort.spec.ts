@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanAdminClient, GearmanClient, GearmanJob, GearmanJobRequest, InvalidArgumentError, JOB_COMPLETE, JOB_CREATED, JOB_PENDING } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
 import { FakeGearmanServer } from '../helpers/fake-server.js';
+import { startTlsProxy } from '../helpers/tls-proxy.js';
 import { sharedHosts, taskName, until } from '../helpers/env.js';
 import { echo, startWorker } from '../helpers/workers.js';
 
@@ -48,6 +49,51 @@ describe('client calls with an AbortSignal', () => {
     const call = client.submitJob(taskName('abort-connect'), 'x', { signal: controller.signal });
     await until(() => sockets.length > 0);
     await abortSettlesAtOnce(call, controller);
+  });
+
+  it('connect phase: once aborted, nothing is sent when the connection comes up later', async () => {
+    // client --TLS--> gate (holds each connection until released) --> TLS proxy --> fake server
+    const server = await FakeGearmanServer.start((conn, item) => {
+      if ('type' in item && item.type === CommandType.GET_STATUS_UNIQUE) conn.reply(['STATUS_RES_UNIQUE', String(item.args[0]), '0', '0', '0', '0', '0']);
+    });
+    const proxy = await startTlsProxy(server.port);
+    const held: net.Socket[] = [];
+    const piped: net.Socket[] = [];
+    const gate = net.createServer((down) => {
+      down.pause();
+      held.push(down);
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      for (const s of [...held, ...piped]) s.destroy();
+      await new Promise<void>((resolve) => gate.close(() => resolve()));
+      await proxy.close();
+      await server.close();
+    });
+    const release = (): void => {
+      for (const down of held.splice(0)) {
+        const up = net.connect(proxy.port, '127.0.0.1');
+        piped.push(up, down);
+        up.on('error', () => undefined);
+        down.on('error', () => undefined);
+        down.pipe(up).pipe(down);
+        down.resume();
+      }
+    };
+    const port = (gate.address() as net.AddressInfo).port;
+    const client = track(new GearmanClient([{ host: '127.0.0.1', port, tls: { ca: proxy.ca, servername: 'localhost' } }], { exceptions: false, connectTimeoutMs: 60_000 }));
+    const controller = new AbortController();
+    const request = new GearmanJobRequest(new GearmanJob(null, null, 'abort-late-connect', null, 'x'));
+    const call = client.submitMultipleRequests([request], { signal: controller.signal });
+    await until(() => held.length === 1);
+    await abortSettlesAtOnce(call, controller);
+    release();
+    // A later call on the same connection: its packet follows anything the aborted call sent.
+    expect((await client.getJobStatusByUnique('marker')).known).toBe(false);
+    const conn = await server.connection(0);
+    expect(conn.received.map((item) => ('type' in item ? item.type : item.line))).toEqual([CommandType.GET_STATUS_UNIQUE]);
+    expect(request.state).not.toBe(JOB_PENDING);
+    expect(request.connectionAttempts).toBe(0);
   });
 
   it('accept phase: a server that never answers the submission', async () => {
