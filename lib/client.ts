@@ -7,12 +7,12 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { ConnectionManager, LOOP_DONE, LOOP_UNTRACKED, PollLoop, type ConnectionManagerOptions, type Waitable } from './connection-manager.js';
-import { ClientCommandHandler, submitCommand } from './command-handler/client-handler.js';
+import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
+import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest, type JobStatus } from './job.js';
+import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
-import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, ServerUnavailable, type GearmanError } from './errors.js';
+import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
 import type { DataEncoderLike, DecodedType, NoopEncoder } from './encoders.js';
@@ -20,7 +20,6 @@ import { abortReason, checkSignal, raceAbort } from './abort.js';
 import { checkUnique, describeValue } from './arguments.js';
 import { ConnectionAnnouncer, shutdownAndWait, type ConnectionStateEvents } from './connection-events.js';
 import { HashRing, SERVER_SELECTIONS, type ServerSelection } from './server-selection.js';
-import { UniqueStatusQuery } from './command-handler/client-handler.js';
 import { CommandType } from './protocol/commands.js';
 
 export { JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE, PRIORITY_NONE, PRIORITY_LOW, PRIORITY_HIGH } from './constants.js';
@@ -28,10 +27,10 @@ export { JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE, PRIORI
 /**
  * Options of a {@link GearmanClient}.
  *
- * @typeParam E - the type of `dataEncoder`, which types the client's data and results
+ * @typeParam E - the type of `dataEncoder`, which types the client's results, data and warnings
  */
 export interface GearmanClientOptions<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManagerOptions {
-  /** Converts job data to and from bytes; its types become the client's (see {@link DecodedType}). @default NoopEncoder */
+  /** Converts job data to and from bytes; its `decode` types the client's results (see {@link DecodedType}). @default NoopEncoder */
   dataEncoder?: E;
   /**
    * How a request picks its server: `'shuffle'` (python-gearman's: each request its own random
@@ -86,9 +85,9 @@ export interface AbortOptions {
   /**
    * Ends the wait: the call rejects at once with `signal.reason` (a `DOMException` named
    * `AbortError`, or `TimeoutError` for `AbortSignal.timeout()`), nothing more is sent, and the
-   * requests keep the state they had reached. A Gearman client cannot withdraw a submitted job: a
-   * job the server accepted stays queued or running there. An already aborted signal rejects
-   * before anything is sent.
+   * requests keep the state they had reached (`timedOut` untouched). A Gearman client cannot
+   * withdraw a submitted job: a job the server accepted stays queued or running there, and a
+   * later wait can still follow it. An already aborted signal rejects before anything is sent.
    * @default undefined
    */
   signal?: AbortSignal | null;
@@ -141,7 +140,7 @@ export interface SubmitRequestsOptions<R = unknown> extends WaitOptions<R> {
 
 /** Options of {@link GearmanClient.getJobStatusByUnique}. */
 export interface UniqueStatusOptions extends AbortOptions {
-  /** Seconds to wait for the answer; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
+  /** Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
   pollTimeout?: number | null;
 }
 
@@ -163,6 +162,16 @@ export interface UniqueStatus {
   timedOut: boolean;
 }
 
+/**
+ * The type of a client's results, data and warnings: its `dataEncoder`'s `decode` result. For a
+ * subclass that overrides the `dataEncoder` field (the python-gearman habit) that field's type
+ * counts; otherwise the type argument's (inferred from the `dataEncoder` option).
+ *
+ * @typeParam C - the client type
+ * @typeParam E - its encoder type argument
+ */
+export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLike extends D ? DecodedType<E> : DecodedType<D>) : DecodedType<E>;
+
 const UNIQUE_POOL_BYTES = 8192;
 
 /**
@@ -179,26 +188,27 @@ const UNIQUE_POOL_BYTES = 8192;
  *
  * // Results typed by the encoder, progress callbacks, and cleanup at the end of the block:
  * await using json = new GearmanClient(['localhost:4730'], { dataEncoder: JsonEncoder });
- * const r = await json.submitJob('sum', [1, 2], { onStatus: (n, d) => console.log(`${n}/${d}`) });
+ * const sum = await json.submitJob('sum', [1, 2], { onStatus: (n, d) => console.log(`${n}/${d}`) });
  * ```
  *
- * @typeParam E - the type of the `dataEncoder`: `decode`'s result types results, data and
- * warnings. A subclass that sets `dataEncoder` states
- * it here: `class JsonClient extends GearmanClient<typeof JsonEncoder> { dataEncoder = JsonEncoder }`.
+ * @typeParam E - the type of the `dataEncoder`: its `decode` result types results, data and
+ * warnings (see {@link ResultOf}; a subclass that overrides the `dataEncoder` field is typed by it)
  */
-export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> {
+export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> implements ClientHandlerHost {
   /** Random bytes per generated unique (hex-encoded). */
   randomUniqueBytes: number;
   /** Send OPTION_REQ `exceptions` on connect. */
   exceptions: boolean;
-  /** Bumped whenever a connection loses requests, so waits rescan. @internal */
-  lossEpoch = 0;
+  /** How many times a connection lost requests; a wait rescans when it changed. @internal */
+  connectionLosses = 0;
+  /** Each request's own shuffled order of the servers (multi-server clients). */
+  private readonly rotations = new WeakMap<GearmanJobRequest, GearmanConnection[]>();
+  private uniquePool = Buffer.alloc(0);
+  private uniqueOffset = 0;
   /** How a request picks its server (see {@link GearmanClientOptions.serverSelection}). */
   readonly serverSelection: ServerSelection;
   private readonly announcer = new ConnectionAnnouncer();
   private hashRing: HashRing<GearmanConnection> | undefined = undefined;
-  private uniquePool = Buffer.alloc(0);
-  private uniqueOffset = 0;
 
   /**
    * @param hostList - servers; none means `['localhost:4730']`
@@ -224,6 +234,27 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
     this.announcer.connected(connection);
     return new ClientCommandHandler(this, connection);
+  }
+
+  /** @internal */
+  noteLoss(): void {
+    this.connectionLosses++;
+  }
+
+  /** Keeps the sockets referenced while a call connects (see ClientWait). @internal */
+  holdWhileConnecting(on: boolean): void {
+    this.hold(on);
+  }
+
+  /** The request's rotation; a test may set it to pin a request to a server. @internal */
+  setRotation(request: GearmanJobRequest, rotation: GearmanConnection[] | undefined): void {
+    if (rotation === undefined) this.rotations.delete(request);
+    else this.rotations.set(request, rotation);
+  }
+
+  /** A complete request needs no rotation any more. @internal */
+  forgetRotation(request: GearmanJobRequest): void {
+    if (this.connectionList.length > 1) this.rotations.delete(request);
   }
 
   /** A fresh random unique: `randomUniqueBytes` random bytes, hex-encoded. */
@@ -338,7 +369,10 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     }
   }
 
-  /** Runs the accept phase, then (if asked) the completion phase, on one wait object. */
+  /**
+   * Runs the accept phase, then (if asked) the completion phase; with a signal, an abort ends
+   * the call (see {@link AbortOptions}); progress callbacks listen while it waits.
+   */
   private submit<R>(
     requests: GearmanJobRequest<R> | GearmanJobRequest<R>[],
     waitUntilComplete: boolean,
@@ -346,11 +380,10 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     signal?: AbortSignal,
     progress?: ProgressOptions<R>,
   ): Promise<unknown> {
-    const wait = new ClientWait(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout);
-    const promise = wait.promise();
+    const control = signal === undefined ? undefined : new CallControl();
     const detach = listenForProgress(requests, progress);
-    wait.sendAndAccept();
-    return settleCall(promise, wait, signal, detach);
+    const promise = ClientWait.submit(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout, control);
+    return settleCall(promise, control, signal, detach);
   }
 
   /**
@@ -362,7 +395,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
     const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
-    if (!unique) request.generatedUnique = true;
+    if (!unique) request.wire.generatedUnique = true;
     this.prepare(request);
     return request;
   }
@@ -370,7 +403,8 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
   private prepare(request: GearmanJobRequest): void {
     if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
-    if (request.encodedData !== undefined && request.encodedFrom === request.job.data) return;
+    const wire = request.wire;
+    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data) return;
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
       throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
@@ -378,17 +412,18 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
     if (request.job.unique === null || request.job.unique === '') {
       request.job.unique = this.generateUnique();
-      request.generatedUnique = true;
+      wire.generatedUnique = true;
     }
     if (request.when !== null) {
+      // SUBMIT_JOB_EPOCH (#12): a request built by the caller is checked here too.
       checkWhen(request.when, request.background, request.priority, `${request}`);
       validatePacket(CommandType.SUBMIT_JOB_EPOCH, [request.job.task, request.job.unique, String(request.when), encoded]);
     } else {
       validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
     }
-    request.encodedData = encoded;
-    request.encodedFrom = request.job.data;
-    request.validatedUnique = request.job.unique;
+    wire.encoded = encoded;
+    wire.encodedFrom = request.job.data;
+    wire.validatedUnique = request.job.unique;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -401,7 +436,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    *
    * @throws {@link ServerUnavailable} (rejects) when none connects, naming each server and why
    */
-  async establishRequestConnection(request: GearmanJobRequest): Promise<GearmanConnection> {
+  async establishRequestConnection(request: GearmanJobRequest, call?: { readonly over: boolean }): Promise<GearmanConnection> {
     const fast = this.connectedFor(request);
     if (fast !== undefined) return fast;
     const rotation = this.rotationOf(request);
@@ -413,12 +448,13 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
         connection.retryAt = 0;
         if (rotation.length > 1) {
           const at = rotation.indexOf(connection);
-          request.rotation = [...rotation.slice(at), ...rotation.slice(0, at)];
+          this.rotations.set(request, [...rotation.slice(at), ...rotation.slice(0, at)]);
         }
         return connection;
       } catch (err) {
         if ((err as GearmanError).code === 'SHUTDOWN') throw err;
         connection.retryAt = Date.now() + 1000;
+        if (call?.over) break; // the call's deadline passed: try no further server for it
       }
     }
     throw this.unavailable(rotation, `no server could take ${request.job.task}`);
@@ -427,18 +463,21 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   private rotationOf(request: GearmanJobRequest): GearmanConnection[] {
     const list = this.connectionList;
     if (list.length <= 1) return list;
-    if ((request.rotation === undefined || request.rotation.length === 0) && this.serverSelection === 'unique-hash') {
-      request.rotation = this.ring().order(routingKey(request));
+    let rotation = this.rotations.get(request);
+    if ((rotation === undefined || rotation.length === 0) && this.serverSelection === 'unique-hash') {
+      // Routing by unique (#12): the unique's fixed fail-over order on the ring.
+      rotation = this.ring().order(routingKey(request));
+      this.rotations.set(request, rotation);
     }
-    if (request.rotation === undefined || request.rotation.length === 0) {
-      const copy = list.slice();
-      for (let i = copy.length - 1; i > 0; i--) {
+    if (rotation === undefined || rotation.length === 0) {
+      rotation = list.slice();
+      for (let i = rotation.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
-        [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+        [rotation[i], rotation[j]] = [rotation[j]!, rotation[i]!];
       }
-      request.rotation = copy;
+      this.rotations.set(request, rotation);
     }
-    return request.rotation;
+    return rotation;
   }
 
   /** The head of the request's rotation if it is connected (no await needed). */
@@ -474,7 +513,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
 
   private sendOn(connection: GearmanConnection, request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) return; // another wait sent it while this one connected
-    if (request.connectionAttempts > 0 && request.generatedUnique) {
+    if (request.connectionAttempts > 0 && request.wire.generatedUnique) {
       // A re-send gets a fresh unique: gearmand 1.1.20 attaches a submission to a queued job with
       // the same unique even when that job's client is gone, and then never runs it (the worker
       // gets NO_JOB), so re-sending with the old unique could wait forever.
@@ -490,40 +529,48 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   }
 
   /**
-   * Sends every `JOB_UNKNOWN` request (with `lostOnly`, only those lost before the server accepted
-   * them: a request lost after JOB_CREATED may have run, and is re-sent only when the caller asks
-   * again). Returns undefined when all went out on live connections, or a promise when some
-   * needed a connect first.
+   * Sends every `JOB_UNKNOWN` request that can go out now on a live connection (with `lostOnly`,
+   * only those lost before the server accepted them: a request lost after JOB_CREATED may have
+   * run, and is re-sent only when the caller asks again).
+   *
+   * @returns -1 when all went out, or the index of the first request that needs a connect first
+   * (finish with {@link sendUnknownFrom})
+   * @throws {@link ExceededConnectionAttempts} for a request whose attempts are used up
    * @internal
    */
-  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false, call?: { readonly aborted: boolean }): Promise<void> | undefined {
+  sendUnknown(requests: GearmanJobRequest | GearmanJobRequest[], lostOnly = false): number {
     if (!Array.isArray(requests)) {
-      if (!needsSend(requests, lostOnly)) return undefined;
+      if (!needsSend(requests, lostOnly)) return -1;
       this.checkAttempts(requests);
       const connection = this.connectedFor(requests);
-      if (connection === undefined) return this.sendUnknownFrom([requests], 0, lostOnly, call);
+      if (connection === undefined) return 0;
       this.sendOn(connection, requests);
-      return undefined;
+      return -1;
     }
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i]!;
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
       const connection = this.connectedFor(request);
-      if (connection === undefined) return this.sendUnknownFrom(requests, i, lostOnly, call);
+      if (connection === undefined) return i;
       this.sendOn(connection, request);
     }
-    return undefined;
+    return -1;
   }
 
-  private async sendUnknownFrom(requests: GearmanJobRequest[], from: number, lostOnly: boolean, call?: { readonly aborted: boolean }): Promise<void> {
-    for (let i = from; i < requests.length; i++) {
-      const request = requests[i]!;
+  /**
+   * The part of {@link sendUnknown} that connects first, from request `from` on. It stops once
+   * `call` is `over` (its deadline passed): nothing is sent after a call's deadline.
+   * @internal
+   */
+  async sendUnknownFrom(requests: GearmanJobRequest | GearmanJobRequest[], from: number, lostOnly: boolean, call: { readonly over: boolean }): Promise<void> {
+    const list = Array.isArray(requests) ? requests : [requests];
+    for (let i = from; i < list.length; i++) {
+      const request = list[i]!;
       if (!needsSend(request, lostOnly)) continue;
       this.checkAttempts(request);
-      const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request));
-      // An abort while connecting: the call is over, nothing more goes out.
-      if (call?.aborted) return;
+      const connection = this.connectedFor(request) ?? (await this.establishRequestConnection(request, call));
+      if (call.over) return;
       this.sendOn(connection, request);
     }
   }
@@ -567,13 +614,13 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   waitUntilJobsCompleted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
+      const pollTimeout = checkTimeout(options?.pollTimeout);
       const signal = checkSignal(options?.signal, 'waitUntilJobsCompleted');
-      const wait = new ClientWait(this, requests as GearmanJobRequest[], true, checkTimeout(options?.pollTimeout));
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      const promise = wait.promise();
+      const control = signal === undefined ? undefined : new CallControl();
       const detach = listenForProgress(requests, options);
-      wait.waitForCompletion();
-      return settleCall(promise, wait, signal, detach) as Promise<GearmanJobRequest<R>[]>;
+      const promise = ClientWait.complete(this, requests as GearmanJobRequest[], pollTimeout, control);
+      return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -603,36 +650,57 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     return this.statuses(requests, options);
   }
 
-  private async statuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R>): Promise<GearmanJobRequest<R>[]> {
-    checkRequests(requests, 'getJobStatuses');
-    const pollTimeout = checkTimeout(options?.pollTimeout);
-    const signal = checkSignal(options?.signal, 'getJobStatuses');
-    if (signal?.aborted) throw abortReason(signal);
-    for (const request of requests) {
-      if (request.job.handle === null || request.job.connection === null) {
-        throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
+  private statuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R>): Promise<GearmanJobRequest<R>[]> {
+    let pollTimeout: number | null;
+    let signal: AbortSignal | undefined;
+    try {
+      checkRequests(requests, 'getJobStatuses');
+      pollTimeout = checkTimeout(options?.pollTimeout);
+      signal = checkSignal(options?.signal, 'getJobStatuses');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      for (const request of requests) {
+        if (request.job.handle === null || request.job.connection === null) {
+          throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
+        }
       }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const wait = new StatusWait(this, requests as GearmanJobRequest[], false, pollTimeout);
-    wait.before = requests.map((request) => request.status);
+    const list = requests as GearmanJobRequest[];
+    const control = signal === undefined ? undefined : new CallControl();
+    const detach = listenForProgress(requests, options);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject, control };
+      const before = list.map((request) => request.status);
+      this.sendStatusQueries(list, control).then(
+        (queries) => {
+          // Aborted while connecting: the queries went out, nobody waits for them.
+          if (!control?.aborted) new StatusWait(call, before, queries).run();
+        },
+        (err: unknown) => rejectCall(call, err),
+      );
+    });
+    return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
+  }
+
+  private async sendStatusQueries(requests: GearmanJobRequest[], control?: CallControl): Promise<StatusQuery[]> {
+    const queries: StatusQuery[] = [];
     for (const request of requests) {
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
         try {
-          await raceAbort(this.establishConnection(connection), signal);
+          await this.establishConnection(connection);
         } catch (err) {
-          if (signal?.aborted) throw err;
-          throw withRequests(this.unavailable([connection], `cannot query the status of ${request.job.handle}`), requests as GearmanJobRequest[], err);
+          throw this.unavailable([connection], `cannot query the status of ${request.job.handle}`);
         }
       }
+      if (control?.aborted) return queries; // aborted while connecting: send nothing more
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
-      (connection.handler as ClientCommandHandler).sendGetStatusOfJob(request as GearmanJobRequest);
+      const query = new StatusQuery(request);
+      queries.push(query);
+      (connection.handler as ClientCommandHandler).sendGetStatus(query);
     }
-    const promise = wait.promise();
-    const detach = listenForProgress(requests, options);
-    wait.waitForStatus();
-    await settleCall(promise, wait, signal, detach);
-    return requests;
+    return queries;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -696,7 +764,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     const left = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
     const connections = new Set(queries.map((q) => q.connection!));
     const waiting = this.pollConnectionsUntilStopped(connections, () => !stopped && queries.some((q) => !q.done), left, { watch: queries }).catch((err: unknown) => {
-      // The connection was lost: the queries say so (error); judge below.
+      // A connection was lost: its query says so (error); the answers are judged below.
       if (queries.every((q) => q.done)) return false;
       throw err;
     });
@@ -715,7 +783,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     throw this.unavailable(connections, `lost the answer to GET_STATUS_UNIQUE ${key}`);
   }
 
-  /** The consistent-hash ring over the servers (rebuilt when a server is added). @internal */
+  /** The consistent-hash ring over the servers' addresses (rebuilt when a server is added). */
   private ring(): HashRing<GearmanConnection> {
     const list = this.connectionList;
     if (this.hashRing === undefined || this.hashRing.size !== new Set(list.map((c) => c.address)).size) {
@@ -784,44 +852,118 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   }
 }
 
-// ClientWait's bits of PollLoop.loopFlags (the manager's own bits are below 64).
-const ACCEPT = 0;
-const COMPLETE = 64;
-const STATUS = 128;
-const PHASE = 192;
-const RESEND = 256;
-const COMPLETE_AFTER = 512;
-
 /**
- * One client call waiting on its requests: the accept phase (send what is `JOB_UNKNOWN`, wait
- * while any is `JOB_PENDING`, re-send what a lost connection returned to `JOB_UNKNOWN`), then
- * the completion phase, or a status query. One object per call, woken only by its own requests,
- * and kept small: a client may have a hundred thousand calls in flight.
+ * Where a client call is:
+ * - `'connect'`: sending its `JOB_UNKNOWN` requests needed a connect first; the call's deadline
+ *   covers it (nothing is sent after the deadline).
+ * - `'accept'`: waiting while any request is `JOB_PENDING`; requests lost before acceptance are
+ *   re-sent (each re-send is a new `'connect'` or `'accept'` object).
+ * - `'complete'`: waiting while any request is in flight (`JOB_CREATED` in the foreground).
+ * - `'status'`: waiting for the STATUS_RES of its GET_STATUS queries.
  * @internal
  */
-class ClientWait extends PollLoop {
-  /** Requests before it are known to be done with the current phase. */
-  cursor = 0;
-  /** The client's lossEpoch when the cursor was last valid. */
-  epoch = 0;
-  /** ms since the epoch, or -1 for no limit. */
-  readonly deadline: number;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
+export type ClientPhase = 'connect' | 'accept' | 'complete' | 'status';
 
-  /**
-   * @param requests - one request (the call resolves with it) or an array (resolves with the array)
-   */
+/** What a client call carries from one phase to the next. @internal */
+interface CallState {
+  readonly client: AnyClient;
+  /** One request (the call resolves with it) or an array (resolves with the array). */
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  /** What its waits watch: the requests' side objects (`request.wire`), which the handlers wake. */
+  readonly targets: RequestWire | RequestWire[];
+  /** Wait for completion after acceptance. */
+  readonly completeAfter: boolean;
+  /** ms since the epoch, or -1 for no limit: one deadline for every phase, connect included. */
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Only for a call with a signal: its abort, shared by its phases (see {@link CallControl}). */
+  readonly control?: CallControl | undefined;
+}
+
+/**
+ * A call's abort, shared by the objects of its phases (only calls with a `signal` have one). An
+ * abort marks it, then stops the phase under way: a waiting phase's loop ends at its next check
+ * (woken now) without settling anything, a connect phase ends (nothing more is sent). The call's
+ * promise was already rejected with the signal's reason; the requests keep their state.
+ * @internal
+ */
+class CallControl {
+  aborted = false;
+  /** The phase object under way. */
+  current: ClientWait | ConnectPhase | undefined = undefined;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.current?.abort();
+  }
+}
+
+/**
+ * One phase of one client call. Each phase is a fresh object (a loop runs once): the waiting
+ * phases run as poll loops that watch the call's requests (the manager's watch registry wakes
+ * them); the connect phase only holds the deadline timer. An object hands the call to the next
+ * phase's object or settles it, and is `over` then. Kept small: a client may have a hundred
+ * thousand calls in flight, so the call's state is copied from phase to phase, not kept in a
+ * second object.
+ * @internal
+ */
+class ClientWait extends PollLoop implements CallState {
+  readonly client: AnyClient;
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  readonly targets: RequestWire | RequestWire[];
+  readonly completeAfter: boolean;
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Requests before it are known to be done with this phase. */
+  cursor = 0;
+  /** The client's `connectionLosses` when the cursor was last valid. */
+  losses: number;
+  /** The accept check found a request to re-send. */
+  resend = false;
+  readonly control: CallControl | undefined;
+
   constructor(
-    readonly client: AnyClient,
-    readonly requests: GearmanJobRequest | GearmanJobRequest[],
-    completeAfter: boolean,
-    pollTimeout: number | null,
+    from: CallState,
+    readonly phase: 'accept' | 'complete' | 'status',
   ) {
     super();
-    // Not running yet; woken by its requests, not by reads (no ANY bit).
-    this.loopFlags = LOOP_DONE | LOOP_UNTRACKED | (completeAfter ? COMPLETE_AFTER : 0);
-    this.deadline = pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+    this.client = from.client;
+    this.requests = from.requests;
+    this.targets = from.targets;
+    this.completeAfter = from.completeAfter;
+    this.deadline = from.deadline;
+    this.resolve = from.resolve;
+    this.reject = from.reject;
+    this.losses = from.client.connectionLosses;
+    this.control = from.control;
+    if (from.control !== undefined) from.control.current = this;
+  }
+
+  /** The call was aborted: wake this loop, whose check then stops it (see {@link CallControl}). */
+  abort(): void {
+    const t = this.targets;
+    if (Array.isArray(t)) for (let i = 0; i < t.length; i++) this.client.wake(t[i]!);
+    else this.client.wake(t);
+  }
+
+  /**
+   * Starts a call: sends the `JOB_UNKNOWN` requests, then waits (accept, then complete if asked).
+   * @returns the call's promise
+   */
+  static submit(client: AnyClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null, control?: CallControl): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), resolve, reject, control }, false);
+    });
+  }
+
+  /** Starts a call that only waits for completion. */
+  static complete(client: AnyClient, requests: GearmanJobRequest[], pollTimeout: number | null, control?: CallControl): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), resolve, reject, control }, 'complete').run();
+    });
   }
 
   /** Every connection of the client (python-gearman's waits poll them all). */
@@ -829,103 +971,42 @@ class ClientWait extends PollLoop {
     return null;
   }
 
-  /** The requests: they wake this wait when they change. */
-  get watched(): Waitable | Waitable[] {
-    return this.requests as unknown as Waitable | Waitable[];
+  /** The requests' side objects: the handlers wake them when a request changes. */
+  get watched(): RequestWire | RequestWire[] {
+    return this.targets;
   }
 
-  private get flags(): number {
-    return this.loopFlags;
+  get wakesOnActivity(): boolean {
+    return false;
   }
 
-  private set flags(value: number) {
-    this.loopFlags = value;
-  }
-
-  /** The call was aborted: the wait stops and leaves its requests as they are. */
-  aborted = false;
-
-  /**
-   * Stops the wait for an abort: its loop ends at the next check (woken now), and no phase or
-   * re-send follows. The caller has already rejected the call.
-   */
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const list = this.list();
-    for (const request of list) this.client.wake(request);
-  }
-
-  /** The promise of the call; take it once, before starting. */
-  promise(): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  private list(): GearmanJobRequest[] {
+  list(): GearmanJobRequest[] {
     const r = this.requests;
     return Array.isArray(r) ? r : [r];
   }
 
-  private remaining(): number | null {
-    return this.deadline < 0 ? null : Math.max(0, (this.deadline - Date.now()) / 1000);
-  }
-
-  /**
-   * Sends the `JOB_UNKNOWN` requests, then waits for them to be accepted. `lostOnly`: a re-send
-   * during the wait, of the requests lost before they were accepted.
-   */
-  sendAndAccept(lostOnly = false): void {
-    if (this.aborted) return;
-    this.flags = (this.flags & ~(PHASE | RESEND)) | ACCEPT;
-    let sending: Promise<void> | undefined;
-    try {
-      sending = this.client.sendUnknown(this.requests, lostOnly, this);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    if (sending === undefined) this.run();
-    else sending.then(() => this.run(), (err: unknown) => this.fail(err));
-  }
-
-  waitForCompletion(): void {
-    this.flags = (this.flags & ~PHASE) | COMPLETE;
-    this.run();
-  }
-
-  waitForStatus(): void {
-    this.flags = (this.flags & ~PHASE) | STATUS;
-    this.run();
-  }
-
-  private run(): void {
-    if (this.aborted) return;
-    this.cursor = 0;
-    this.epoch = this.client.lossEpoch;
-    this.client.runLoop(this, this.remaining());
+  /** Runs this (waiting) phase as a poll loop until the call's deadline. */
+  run(): void {
+    this.client.runLoop(this, remaining(this.deadline));
   }
 
   check(): boolean {
-    if (this.aborted) return false;
+    if (this.control?.aborted) return false;
     const list = this.requests;
     const many = Array.isArray(list);
     const n = many ? list.length : 1;
-    if (this.epoch !== this.client.lossEpoch) {
+    if (this.losses !== this.client.connectionLosses) {
       // A connection lost requests: what was done may be JOB_UNKNOWN now.
-      this.epoch = this.client.lossEpoch;
+      this.losses = this.client.connectionLosses;
       this.cursor = 0;
     }
-    const phase = this.flags & PHASE;
     // Requests settle roughly in order, so the cursor makes a whole wait O(requests).
-    if (phase === ACCEPT) {
+    if (this.phase === 'accept') {
       for (let i = this.cursor; i < n; i++) {
         const request = many ? list[i]! : list;
         const state = request.state;
         if (state === JOB_UNKNOWN && request.job.handle === null) {
-          this.flags |= RESEND;
+          this.resend = true;
           return false;
         }
         if (state === JOB_PENDING) {
@@ -933,7 +1014,7 @@ class ClientWait extends PollLoop {
           return true;
         }
       }
-    } else if (phase === COMPLETE) {
+    } else if (this.phase === 'complete') {
       for (let i = this.cursor; i < n; i++) {
         const request = many ? list[i]! : list;
         if (!request.complete && request.state !== JOB_UNKNOWN) {
@@ -942,82 +1023,121 @@ class ClientWait extends PollLoop {
         }
       }
     } else {
-      for (let i = 0; i < n; i++) if ((many ? list[i]! : list).statusPending) return true;
-      return false;
+      return this.statusPending();
     }
     this.cursor = n;
     return false;
   }
 
-  finish(): void {
-    if (this.aborted) return;
-    const list = this.requests;
-    const many = Array.isArray(list);
-    const n = many ? list.length : 1;
-    const phase = this.flags & PHASE;
-    if (phase === ACCEPT) {
-      if (this.flags & RESEND) {
-        this.sendAndAccept(true);
-        return;
-      }
-      for (let i = 0; i < n; i++) {
-        const request = many ? list[i]! : list;
-        request.timedOut = request.state === JOB_PENDING;
-      }
-      if (this.flags & COMPLETE_AFTER && this.remaining() !== 0) {
-        this.waitForCompletion();
-        return;
-      }
-    } else if (phase === COMPLETE) {
-      let lost = false;
-      for (let i = 0; i < n; i++) {
-        const request = many ? list[i]! : list;
-        request.timedOut = !request.complete;
-        if (request.complete) request.rotation = undefined;
-        else if (request.state === JOB_UNKNOWN) lost = true;
-      }
-      if (lost && !this.client.connectionList.some((c) => c.alive)) {
-        this.reject(withRequests(this.client.unavailable(this.client.connectionList, 'connection lost and no server left'), this.list()));
-        return;
-      }
-    } else {
-      this.markStatusTimeouts();
-    }
-    this.resolve(list);
+  /** Status phase: a GET_STATUS is still unanswered (see StatusWait). */
+  protected statusPending(): boolean {
+    return false;
   }
 
-  /** Status phase: timedOut where no new status arrived (see StatusWait). */
-  protected markStatusTimeouts(): void {}
+  /** The loop of this phase ended: stopped by its check, or out of time. */
+  finish(timedOut: boolean): void {
+    void timedOut; // `timedOut` is judged per request by the state it reached (markTimedOut)
+    if (this.control?.aborted) return; // the call rejected already; its requests stay as they are
+    if (this.phase === 'accept') {
+      if (this.resend) {
+        sendAndAccept(this, true);
+        return;
+      }
+      if (this.completeAfter) {
+        // The completion phase runs even when acceptance used up the time (with no time left it
+        // checks once), so `timedOut` always says whether a request reached the awaited state.
+        new ClientWait(this, 'complete').run();
+        return;
+      }
+    } else if (this.phase === 'complete' && lostWithoutConnection(this)) {
+      rejectCall(this, this.client.unavailable(callConnections(this), 'connection lost and no server left'));
+      return;
+    }
+    this.markTimedOut();
+    this.resolve(this.requests);
+  }
+
+  protected markTimedOut(): void {
+    markTimedOut(this);
+  }
 
   fail(error: unknown): void {
-    if (this.aborted) return;
-    const phase = this.flags & PHASE;
-    const requests = this.list();
-    if (phase === STATUS) this.markStatusTimeouts();
-    else for (const request of requests) request.timedOut = phase === ACCEPT ? request.state === JOB_PENDING : !request.complete;
-    this.reject(withRequests(error, requests));
-  }
-}
-
-/** A status query: remembers each request's status object to tell whether a new one came. */
-class StatusWait extends ClientWait {
-  before: JobStatus[] = [];
-
-  protected override markStatusTimeouts(): void {
-    const list = this.requests as GearmanJobRequest[];
-    for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
+    if (this.control?.aborted) return;
+    rejectCall(this, error);
   }
 }
 
 /**
- * The type of a client's results, data and warnings: its `dataEncoder`'s `decode` result. For a
- * subclass that overrides the `dataEncoder` field (the python-gearman habit) that field's type
- * counts; otherwise the type argument's (inferred from the `dataEncoder` option).
- *
- * @typeParam C - the client type
- * @typeParam E - its encoder type argument
+ * The connect phase of a client call: sending needed a connect first. It holds the call's
+ * deadline timer and keeps the sockets referenced; when the deadline passes first, the call
+ * resolves as a timeout and nothing more is sent (`over` stops the sender).
+ * @internal
  */
-export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLike extends D ? DecodedType<E> : DecodedType<D>) : DecodedType<E>;
+class ConnectPhase implements CallState {
+  readonly phase = 'connect' satisfies ClientPhase;
+  readonly client: AnyClient;
+  readonly requests: GearmanJobRequest | GearmanJobRequest[];
+  readonly targets: RequestWire | RequestWire[];
+  readonly completeAfter: boolean;
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** The phase ended: sent, failed, or out of time. */
+  over = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  readonly control: CallControl | undefined;
+
+  constructor(from: CallState) {
+    this.client = from.client;
+    this.requests = from.requests;
+    this.targets = from.targets;
+    this.completeAfter = from.completeAfter;
+    this.deadline = from.deadline;
+    this.resolve = from.resolve;
+    this.reject = from.reject;
+    this.control = from.control;
+    if (from.control !== undefined) from.control.current = this;
+    this.client.holdWhileConnecting(true);
+    const left = remaining(this.deadline);
+    if (left !== null && left * 1000 <= 2_147_483_647) {
+      this.timer = setTimeout(onConnectDeadline, Math.max(1, Math.round(left * 1000)), this);
+    }
+  }
+
+  private end(): boolean {
+    if (this.over) return false;
+    this.over = true;
+    this.client.holdWhileConnecting(false);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    return true;
+  }
+
+  /** The call was aborted: the phase ends, so nothing more is sent (see {@link CallControl}). */
+  abort(): void {
+    this.end();
+  }
+
+  /** Everything went out: the accept phase. */
+  sent(): void {
+    if (this.end()) new ClientWait(this, 'accept').run();
+  }
+
+  /** The deadline passed first: the call resolves as a timeout; nothing more is sent. */
+  expired(): void {
+    this.timer = undefined;
+    if (!this.end()) return;
+    markTimedOut(this);
+    this.resolve(this.requests);
+  }
+
+  /** Sending failed. */
+  failed(error: unknown): void {
+    if (this.end()) rejectCall(this, error);
+  }
+}
 
 /** A client of any encoder, for the internals that do not care. @internal */
 type AnyClient = GearmanClient<DataEncoderLike>;
@@ -1042,7 +1162,7 @@ function checkWhen(when: unknown, background: boolean, priority: unknown, where:
 function routingKey(request: GearmanJobRequest): string {
   const unique = request.job.unique ?? '';
   if (unique !== '-') return unique;
-  const data = request.encodedData;
+  const data = request.wire.encoded;
   return typeof data === 'string' ? data : data === undefined ? '' : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 }
 
@@ -1060,6 +1180,7 @@ function callUser(fn: () => void): void {
 /**
  * Attaches a call's `onData`/`onWarning`/`onStatus` to its requests' events; returns the detach
  * function, or undefined when there is none.
+ * @throws {@link InvalidArgumentError} for a callback that is not a function
  */
 function listenForProgress<R>(requests: GearmanJobRequest<R> | GearmanJobRequest<R>[], progress: ProgressOptions<R> | undefined): (() => void) | undefined {
   const onData = progress?.onData;
@@ -1094,13 +1215,140 @@ function listenForProgress<R>(requests: GearmanJobRequest<R> | GearmanJobRequest
 }
 
 /**
- * The promise a waiting call returns: the wait's, ended early by `signal` (which stops the wait
- * and leaves the requests as they are), with the progress callbacks removed when it settles.
+ * The promise a waiting call returns: the wait's, ended early by `signal` (which stops the call's
+ * phase under way and leaves the requests as they are), with the progress callbacks removed
+ * when it settles.
  */
-function settleCall(promise: Promise<unknown>, wait: ClientWait, signal: AbortSignal | undefined, detach: (() => void) | undefined): Promise<unknown> {
-  const raced = raceAbort(promise, signal, () => wait.abort());
+function settleCall(promise: Promise<unknown>, control: CallControl | undefined, signal: AbortSignal | undefined, detach: (() => void) | undefined): Promise<unknown> {
+  const raced = raceAbort(promise, signal, () => control?.abort());
   if (detach === undefined) return raced;
   return raced.finally(detach);
+}
+
+/** `promise`, or `'timeout'` once `deadline` (ms since the epoch; null: none) passes. */
+function withDeadline<T>(promise: Promise<T>, deadline: number | null): Promise<T | 'timeout'> {
+  if (deadline === null) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+function targetsOf(requests: GearmanJobRequest | GearmanJobRequest[]): RequestWire | RequestWire[] {
+  if (!Array.isArray(requests)) return requests.wire;
+  const targets = new Array<RequestWire>(requests.length);
+  for (let i = 0; i < requests.length; i++) targets[i] = requests[i]!.wire;
+  return targets;
+}
+
+function deadlineOf(pollTimeout: number | null): number {
+  return pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+}
+
+/** Seconds left until `deadline` (ms, or -1 for none), or null for no limit. */
+function remaining(deadline: number): number | null {
+  return deadline < 0 ? null : Math.max(0, (deadline - Date.now()) / 1000);
+}
+
+function requestsOf(call: CallState): GearmanJobRequest[] {
+  return Array.isArray(call.requests) ? call.requests : [call.requests];
+}
+
+/**
+ * Sends the `JOB_UNKNOWN` requests of the call (`lostOnly`: a re-send during the wait, of the
+ * requests lost before they were accepted), then waits for them to be accepted: on an accept
+ * phase at once when every request went out on a live connection, else after a connect phase.
+ */
+function sendAndAccept(call: CallState, lostOnly: boolean): void {
+  let from: number;
+  try {
+    from = call.client.sendUnknown(call.requests, lostOnly);
+  } catch (err) {
+    rejectCall(call, err);
+    return;
+  }
+  if (from < 0) {
+    new ClientWait(call, 'accept').run();
+    return;
+  }
+  const connecting = new ConnectPhase(call);
+  call.client.sendUnknownFrom(call.requests, from, lostOnly, connecting).then(
+    () => connecting.sent(),
+    (err: unknown) => connecting.failed(err),
+  );
+}
+
+function onConnectDeadline(phase: ConnectPhase): void {
+  phase.expired();
+}
+
+/**
+ * The rule for "a connection dropped during a wait": the requests it carried are `JOB_UNKNOWN`;
+ * when none of the connections the call's requests were sent on is still connected, the call
+ * rejects with ServerUnavailable (python-gearman's "no polled connection left"), whatever other
+ * calls are doing (another call reconnecting does not count); otherwise it resolves, and the lost
+ * requests come back `JOB_UNKNOWN` with `timedOut` set.
+ */
+function lostWithoutConnection(call: CallState): boolean {
+  const list = requestsOf(call);
+  let lost = false;
+  for (let i = 0; i < list.length; i++) if (list[i]!.state === JOB_UNKNOWN) lost = true;
+  if (!lost) return false;
+  for (const connection of callConnections(call)) if (connection.connected && connection.handler !== undefined) return false;
+  return true;
+}
+
+function callConnections(call: CallState): Set<GearmanConnection> {
+  const set = new Set<GearmanConnection>();
+  for (const request of requestsOf(call)) if (request.job.connection !== null) set.add(request.job.connection);
+  return set;
+}
+
+/**
+ * Sets `timedOut` on every request of a call that resolves: true where the request did not reach
+ * the state the call waited for (complete for a call that waits for completion; accepted, that
+ * is not `JOB_PENDING` and not still unsent, for one that does not).
+ */
+function markTimedOut(call: CallState): void {
+  const list = requestsOf(call);
+  for (let i = 0; i < list.length; i++) {
+    const request = list[i]!;
+    if (call.completeAfter) {
+      request.timedOut = !request.complete;
+      if (request.complete) call.client.forgetRotation(request);
+    } else {
+      request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
+    }
+  }
+}
+
+/** The call rejects: `error.requests` holds its requests; `timedOut` is false on each (a rejection is no timeout). */
+function rejectCall(call: CallState, error: unknown): void {
+  const list = requestsOf(call);
+  for (let i = 0; i < list.length; i++) list[i]!.timedOut = false;
+  call.reject(attachRequests(error, list));
+}
+
+/** A status query: remembers each request's status object to tell whether a new one came. */
+class StatusWait extends ClientWait {
+  constructor(
+    from: CallState,
+    readonly before: JobStatus[],
+    readonly queries: StatusQuery[],
+  ) {
+    super(from, 'status');
+  }
+
+  protected override statusPending(): boolean {
+    for (let i = 0; i < this.queries.length; i++) if (!this.queries[i]!.answered) return true;
+    return false;
+  }
+
+  protected override markTimedOut(): void {
+    const list = this.requests as GearmanJobRequest[];
+    for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === this.before[i];
+  }
 }
 
 /** Whether the accept phase sends `request` (see {@link GearmanClient.sendUnknown}). */
@@ -1127,23 +1375,4 @@ function submitOptions(options: SubmitOptions | undefined): { background: boolea
   return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
 }
 
-/** `promise`, or `'timeout'` once `deadline` (ms since the epoch; null: none) passes. */
-function withDeadline<T>(promise: Promise<T>, deadline: number | null): Promise<T | 'timeout'> {
-  if (deadline === null) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
-/** Attaches the call's requests to a ServerUnavailable (so the recovery recipe has them). */
-function withRequests(err: unknown, requests: GearmanJobRequest[], cause?: unknown): unknown {
-  if (err instanceof ServerUnavailable) {
-    // Not enumerable: requests reference connections, which would flood a logged error.
-    if (err.requests === undefined) Object.defineProperty(err, 'requests', { value: requests, enumerable: false, writable: true, configurable: true });
-    if (cause !== undefined && err.cause === undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
-  }
-  return err;
-}
 

@@ -4,48 +4,71 @@
  * and ignored, requests that share a handle (coalesced on a unique) all get every update once,
  * and only unfinished requests are lost with the connection.
  *
+ * It sees its connection and a {@link ClientHandlerHost} (what it needs of the client), receives
+ * packets through a typed dispatch table, and never touches a socket or a wait: it changes its
+ * requests and wakes them.
+ *
+ * User code it calls (request listeners, the encoder's `decode`) is isolated: a throwing `decode`
+ * fails only that request (`JOB_FAILED`, `request.error` code `'DECODE_ERROR'`); a throwing
+ * listener is rethrown on `process.nextTick` (ioredis's rule: it surfaces as an uncaught exception
+ * of its own, as if the listener had run alone), after the request's state changed and its waits
+ * were woken. Neither closes the connection nor touches other requests; only protocol and state
+ * errors do.
+ *
  * @module
  */
-import { CommandHandler } from './command-handler.js';
+import { CommandHandler, type HandlerHost } from './command-handler.js';
 import { CommandType } from '../protocol/commands.js';
-import type { PacketArgs } from '../protocol/decoder.js';
+import type { DispatchTable } from '../protocol/command-args.js';
 import { Fifo } from '../fifo.js';
 import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_PENDING, JOB_UNKNOWN, PRIORITY_HIGH, PRIORITY_LOW } from '../constants.js';
-import { GearmanError, InvalidClientState, ServerError } from '../errors.js';
-import type { GearmanJobRequest } from '../job.js';
+import { GearmanError, InvalidArgumentError, InvalidClientState, ServerError } from '../errors.js';
+import type { GearmanJobRequest, GearmanJobRequestEvents } from '../job.js';
 import type { ReceivedStatus } from '../request-updates.js';
 import type { GearmanConnection } from '../connection.js';
-import type { ConnectionManager } from '../connection-manager.js';
-import type { GearmanClient } from '../client.js';
-import type { DataEncoderLike } from '../encoders.js';
 
 const T = CommandType;
 const DECODE_FAILED = Symbol('decode failed');
 
-/** A GET_STATUS awaiting its STATUS_RES. */
-class StatusQuery {
+/**
+ * What a {@link ClientCommandHandler} needs of its client ({@link GearmanClient} implements it).
+ * @internal
+ */
+export interface ClientHandlerHost extends HandlerHost {
+  /** Ask each server to forward WORK_EXCEPTION (OPTION_REQ `exceptions`) on connect. */
+  readonly exceptions: boolean;
+  /** Wakes the waits watching `target` (the handler wakes `request.wire`; see ConnectionManager.wake). */
+  wake(target: object): void;
+  /** A connection lost requests: waits rescan their requests. */
+  noteLoss(): void;
+}
+
+/**
+ * A GET_STATUS awaiting its STATUS_RES; the status call holds it and watches `answered`.
+ * @internal
+ */
+export class StatusQuery {
+  /** STATUS_RES or ERROR arrived, or the connection went. */
+  answered = false;
   constructor(readonly request: GearmanJobRequest) {}
 }
 
 /**
- * A GET_STATUS_UNIQUE awaiting its STATUS_RES_UNIQUE (#12). gearmand answers
- * `unique, known, running, numerator, denominator, waiting clients`: the unique first, not a
- * handle (protocol.md 4.12).
+ * A GET_STATUS_UNIQUE awaiting its STATUS_RES_UNIQUE (#12); the call holds it and watches it.
+ * gearmand answers `unique, known, running, numerator, denominator, waiting clients`: the
+ * unique first, not a handle (protocol.md 4.12).
  * @internal
  */
 export class UniqueStatusQuery {
-  /** Poll loops waiting on the answer. */
-  waiters: unknown = undefined;
   /** Answered, refused (ERROR) or lost with the connection. */
   done = false;
-  /** The answer's fields. */
+  /** Set when STATUS_RES_UNIQUE came (not refused or lost). */
+  answered = false;
   known = false;
   running = false;
   numerator = 0;
   denominator = 0;
   waitingClients = 0;
-  /** Set when it was answered (not refused or lost). */
-  answered = false;
   /** Why there is no answer: an ERROR reply, or the connection's loss. */
   error: GearmanError | undefined = undefined;
   /** The connection it was sent on. */
@@ -70,18 +93,61 @@ class HandleGroup {
   }
 }
 
+/** The WORK_* packets that carry data, and what each does to a request. */
+type WorkUpdate = 'data' | 'warning' | 'complete' | 'exception';
+
+const UPDATE_PACKET: Record<WorkUpdate, string> = {
+  data: 'WORK_DATA',
+  warning: 'WORK_WARNING',
+  complete: 'WORK_COMPLETE',
+  exception: 'WORK_EXCEPTION',
+};
+
+/**
+ * Emits a request event; a listener that throws is rethrown on its own tick, so it can neither
+ * break the packet being handled nor the requests after it.
+ */
+function emitIsolated<E extends keyof GearmanJobRequestEvents>(request: GearmanJobRequest, event: E, value: GearmanJobRequestEvents[E][0]): void {
+  // Every request event has one argument: a fixed arity allocates nothing per packet.
+  if (request.listenerCount(event) === 0) return;
+  try {
+    (request.emit as (event: E, value: unknown) => boolean)(event, value);
+  } catch (err) {
+    process.nextTick(rethrow, err);
+  }
+}
+
+function rethrow(err: unknown): never {
+  throw err;
+}
 
 /**
  * Submit command per (background, priority), python-gearman's `submit_cmd_for_background_priority`.
+ * @throws {@link InvalidArgumentError} for an unknown priority
  * @internal
  */
 export function submitCommand(background: boolean, priority: unknown): number {
   if (priority === null || priority === undefined) return background ? T.SUBMIT_JOB_BG : T.SUBMIT_JOB;
   if (priority === PRIORITY_HIGH) return background ? T.SUBMIT_JOB_HIGH_BG : T.SUBMIT_JOB_HIGH;
   if (priority === PRIORITY_LOW) return background ? T.SUBMIT_JOB_LOW_BG : T.SUBMIT_JOB_LOW;
-  throw new GearmanError(`unknown priority ${JSON.stringify(priority)}: use PRIORITY_NONE (null), PRIORITY_LOW ('LOW') or PRIORITY_HIGH ('HIGH')`, { code: 'INVALID_ARGUMENT' });
+  throw new InvalidArgumentError(`unknown priority ${JSON.stringify(priority)}: use PRIORITY_NONE (null), PRIORITY_LOW ('LOW') or PRIORITY_HIGH ('HIGH')`);
 }
 
+/** The client handler's packets: each entry gets its packet's argument tuple. */
+// Indexing rather than destructuring: no iterator per packet on the hot path.
+const CLIENT_DISPATCH = {
+  [T.JOB_CREATED]: (h, a) => h.recvJobCreated(a[0]),
+  [T.WORK_DATA]: (h, a) => h.recvWorkUpdate('data', a[0], a[1]),
+  [T.WORK_WARNING]: (h, a) => h.recvWorkUpdate('warning', a[0], a[1]),
+  [T.WORK_COMPLETE]: (h, a) => h.recvWorkUpdate('complete', a[0], a[1]),
+  [T.WORK_EXCEPTION]: (h, a) => h.recvWorkUpdate('exception', a[0], a[1]),
+  [T.WORK_STATUS]: (h, a) => h.recvWorkStatus(a[0], a[1], a[2]),
+  [T.WORK_FAIL]: (h, a) => h.recvWorkFail(a[0]),
+  [T.STATUS_RES]: (h, a) => h.recvStatusRes(a[0], a[1], a[2], a[3], a[4]),
+  [T.STATUS_RES_UNIQUE]: (h, a) => h.recvStatusResUnique(a[0], a[1], a[2], a[3], a[4], a[5]),
+  [T.OPTION_RES]: (h, a) => h.recvOptionRes(a[0]),
+  [T.ERROR]: (h, a) => h.recvServerError(a[0], a[1]),
+} satisfies DispatchTable<ClientCommandHandler>;
 
 /**
  * Per-connection client state: the FIFO of requests awaiting a direct reply (JOB_CREATED,
@@ -91,19 +157,28 @@ export function submitCommand(background: boolean, priority: unknown): number {
 export class ClientCommandHandler extends CommandHandler {
   private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery | UniqueStatusQuery>();
   private readonly handles = new Map<string, GearmanJobRequest | HandleGroup>();
-  declare readonly connectionManager: GearmanClient<DataEncoderLike>;
+  declare readonly connectionManager: ClientHandlerHost;
 
   /**
-   * @param connectionManager - the owning client
+   * @param host - the owning client (or any {@link ClientHandlerHost})
    * @param connection - the connection served
    */
-  constructor(connectionManager: GearmanClient<DataEncoderLike>, connection: GearmanConnection) {
-    super(connectionManager as unknown as ConnectionManager, connection);
+  constructor(host: ClientHandlerHost, connection: GearmanConnection) {
+    super(host, connection);
+  }
+
+  private get host(): ClientHandlerHost {
+    return this.connectionManager;
+  }
+
+  /** @internal */
+  protected override dispatchTable(): DispatchTable<ClientCommandHandler> {
+    return CLIENT_DISPATCH;
   }
 
   /** Asks gearmand to forward WORK_EXCEPTION (otherwise it turns exceptions into WORK_FAIL). */
   override initialState(): void {
-    if (this.connectionManager.exceptions) {
+    if (this.host.exceptions) {
       this.sendCommand(T.OPTION_REQ, ['exceptions']);
       this.replies.push(new OptionQuery('exceptions'));
     }
@@ -115,30 +190,32 @@ export class ClientCommandHandler extends CommandHandler {
   }
 
   /**
-   * Queues the submission of `request` (state must be `JOB_UNKNOWN`) and moves it to `JOB_PENDING`.
+   * Queues the submission of `request` (state must be `JOB_UNKNOWN`, data encoded by the client)
+   * and moves it to `JOB_PENDING`.
    *
-   * @throws {@link InvalidClientState} if the request is not `JOB_UNKNOWN`
+   * @throws {@link InvalidClientState} if the request is not `JOB_UNKNOWN` or was not prepared
    */
   sendJobRequest(request: GearmanJobRequest): void {
     if (request.state !== JOB_UNKNOWN) {
       throw new InvalidClientState(`${this.connection.address}: cannot submit ${request}: it is ${request.state}, not ${JOB_UNKNOWN}`);
     }
     const job = request.job;
+    const wire = request.wire;
+    if (wire.encoded === undefined) throw new InvalidClientState(`${this.connection.address}: cannot submit ${request}: its data was not encoded`);
     // The client validated task, unique and data when it prepared the request; a re-sent request
-    // with a fresh unique is validated again here.
+    // with a fresh unique is validated again here. A scheduled job goes as SUBMIT_JOB_EPOCH (#12).
     const when = request.when;
-    if (when !== null) this.sendCommand(T.SUBMIT_JOB_EPOCH, [job.task, job.unique ?? '', String(when), request.encodedData!], request.validatedUnique === job.unique);
-    else this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', request.encodedData!], request.validatedUnique === job.unique);
+    if (when !== null) this.sendCommand(T.SUBMIT_JOB_EPOCH, [job.task, job.unique ?? '', String(when), wire.encoded], wire.validatedUnique === job.unique);
+    else this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', wire.encoded], wire.validatedUnique === job.unique);
     request.state = JOB_PENDING;
     request.error = undefined;
     this.replies.push(request);
   }
 
-  /** Queues GET_STATUS for `request`'s handle. */
-  sendGetStatusOfJob(request: GearmanJobRequest): void {
-    this.sendCommand(T.GET_STATUS, [request.job.handle ?? '']);
-    request.statusPending = true;
-    this.replies.push(new StatusQuery(request));
+  /** Queues GET_STATUS for the query's request handle. */
+  sendGetStatus(query: StatusQuery): void {
+    this.sendCommand(T.GET_STATUS, [query.request.job.handle ?? '']);
+    this.replies.push(query);
   }
 
   /** Queues GET_STATUS_UNIQUE for `query`'s unique. */
@@ -148,31 +225,8 @@ export class ClientCommandHandler extends CommandHandler {
     this.replies.push(query);
   }
 
-  /** STATUS_RES_UNIQUE: answers the oldest GET_STATUS_UNIQUE. */
-  recvStatusResUnique(args: PacketArgs): void {
-    const head = this.replies.shift();
-    const unique = args[0] as string;
-    if (!(head instanceof UniqueStatusQuery)) {
-      throw new InvalidClientState(`${this.connection.address}: received STATUS_RES_UNIQUE for ${unique} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
-    }
-    if (unique !== head.unique) this.connectionManager.logger.warn(`${this.connection.address}: STATUS_RES_UNIQUE for ${unique} answers GET_STATUS_UNIQUE ${head.unique}`);
-    head.known = args[1] === '1';
-    head.running = args[2] === '1';
-    head.numerator = this.number(args[3] as string, 'numerator', unique);
-    head.denominator = this.number(args[4] as string, 'denominator', unique);
-    head.waitingClients = this.number(args[5] as string, 'waiting clients', unique);
-    head.answered = true;
-    head.done = true;
-    this.connectionManager.wake(head);
-  }
-
-  private wake(request: GearmanJobRequest): void {
-    this.connectionManager.wake(request);
-  }
-
   /** JOB_CREATED: the oldest awaiting submission gets the handle. */
-  recvJobCreated(args: PacketArgs): void {
-    const handle = args[0] as string;
+  recvJobCreated(handle: string): void {
     const head = this.replies.shift();
     if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery || head instanceof UniqueStatusQuery) {
       throw new InvalidClientState(`${this.connection.address}: received JOB_CREATED ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
@@ -180,10 +234,11 @@ export class ClientCommandHandler extends CommandHandler {
     const request = head;
     if (request.state !== JOB_PENDING) {
       // Lost and re-sent elsewhere meanwhile cannot happen on a live connection; stay safe.
-      this.connectionManager.logger.warn(`${this.connection.address}: JOB_CREATED ${handle} for ${request} ignored`);
+      this.host.logger.warn(`${this.connection.address}: JOB_CREATED ${handle} for ${request} ignored`);
       return;
     }
     request.job.handle = handle;
+    request.wire.handleIssuer = this;
     request.state = JOB_CREATED;
     if (!request.background) {
       const existing = this.handles.get(handle);
@@ -191,24 +246,25 @@ export class ClientCommandHandler extends CommandHandler {
       else if (existing instanceof HandleGroup) existing.requests.push(request);
       else this.handles.set(handle, new HandleGroup(existing, request));
     }
-    if (request.listenerCount('created') > 0) request.emit('created', handle);
-    this.wake(request);
+    this.host.wake(request.wire);
+    emitIsolated(request, 'created', handle);
   }
 
   /**
    * The requests listening on `handle` that get this packet, or `undefined`. gearmand sends one
    * copy of each WORK_* per submission on this connection, so for N coalesced requests the first
-   * copy goes to all of them and the N-1 that follow are dropped.
+   * copy goes to all of them and the N-1 that follow are dropped. A request that was reset and
+   * re-submitted since (its handle is another one now) gets nothing of its old job.
    */
   private targets(handle: string, packet: string, terminal: boolean): GearmanJobRequest | GearmanJobRequest[] | undefined {
     const target = this.handles.get(handle);
     if (target === undefined) {
-      this.connectionManager.logger.warn(`${this.connection.address}: ${packet} for unknown handle ${handle} ignored`);
+      this.host.logger.warn(`${this.connection.address}: ${packet} for unknown handle ${handle} ignored`);
       return undefined;
     }
     if (!(target instanceof HandleGroup)) {
       if (terminal) this.handles.delete(handle);
-      return target.state === JOB_CREATED ? target : undefined;
+      return this.listens(target, handle) ? target : undefined;
     }
     if (target.skip > 0) {
       target.skip--;
@@ -220,7 +276,14 @@ export class ClientCommandHandler extends CommandHandler {
       target.finished = true;
       if (target.skip === 0) this.handles.delete(handle);
     }
-    return target.requests.filter((request) => request.state === JOB_CREATED);
+    const out: GearmanJobRequest[] = [];
+    for (const request of target.requests) if (this.listens(request, handle) && !out.includes(request)) out.push(request);
+    return out;
+  }
+
+  /** Whether `request` still waits on the job `handle` of this connection. */
+  private listens(request: GearmanJobRequest, handle: string): boolean {
+    return request.state === JOB_CREATED && request.job.handle === handle && request.wire.handleIssuer === this;
   }
 
   /** Decodes `data` for `request`; a decode error fails the request and returns DECODE_FAILED. */
@@ -237,171 +300,161 @@ export class ClientCommandHandler extends CommandHandler {
   private fail(request: GearmanJobRequest, error: GearmanError | undefined): void {
     request.state = JOB_FAILED;
     if (error !== undefined) request.error = error;
-    request.emit('failed', error);
+    emitIsolated(request, 'failed', error);
   }
 
-  /** WORK_DATA: appended to `dataUpdates`. */
-  recvWorkData(args: PacketArgs): void {
-    const t = this.targets(args[0] as string, 'WORK_DATA', false);
+  /**
+   * WORK_DATA, WORK_WARNING, WORK_COMPLETE, WORK_EXCEPTION: one delivery path. The data is
+   * decoded once per request (a decode error fails that request only), then appended to
+   * `dataUpdates` / `warningUpdates`, or set as `result` (`JOB_COMPLETE`) / `exception`
+   * (`JOB_FAILED`: WORK_EXCEPTION is terminal on gearmand).
+   */
+  recvWorkUpdate(kind: WorkUpdate, handle: string, data: Buffer): void {
+    const packet = UPDATE_PACKET[kind];
+    const t = this.targets(handle, packet, kind === 'complete' || kind === 'exception');
     if (t === undefined) return;
-    if (Array.isArray(t)) for (const request of t) this.deliverData(request, args[1] as Buffer);
-    else this.deliverData(t, args[1] as Buffer);
+    if (Array.isArray(t)) for (const request of t) this.deliver(kind, packet, request, data);
+    else this.deliver(kind, packet, t, data);
   }
 
-  private deliverData(request: GearmanJobRequest, data: Buffer): void {
-    const value = this.decodeFor(request, data, 'WORK_DATA');
-    if (value !== DECODE_FAILED) {
-      request.dataUpdates.push(value);
-      request.emit('data', value);
+  private deliver(kind: WorkUpdate, packet: string, request: GearmanJobRequest, data: Buffer): void {
+    const value = this.decodeFor(request, data, packet);
+    if (value === DECODE_FAILED) {
+      this.host.wake(request.wire);
+      return;
     }
-    this.wake(request);
-  }
-
-  /** WORK_WARNING: appended to `warningUpdates`. */
-  recvWorkWarning(args: PacketArgs): void {
-    const t = this.targets(args[0] as string, 'WORK_WARNING', false);
-    if (t === undefined) return;
-    if (Array.isArray(t)) for (const request of t) this.deliverWarning(request, args[1] as Buffer);
-    else this.deliverWarning(t, args[1] as Buffer);
-  }
-
-  private deliverWarning(request: GearmanJobRequest, data: Buffer): void {
-    const value = this.decodeFor(request, data, 'WORK_WARNING');
-    if (value !== DECODE_FAILED) {
-      request.warningUpdates.push(value);
-      request.emit('warning', value);
+    switch (kind) {
+      case 'data':
+        request.dataUpdates.push(value);
+        break;
+      case 'warning':
+        request.warningUpdates.push(value);
+        break;
+      case 'complete':
+        request.result = value;
+        request.state = JOB_COMPLETE;
+        break;
+      case 'exception':
+        request.exception = value;
+        request.state = JOB_FAILED;
+        break;
     }
-    this.wake(request);
+    // The state is final before any user code runs, and the waits are woken whatever it does.
+    this.host.wake(request.wire);
+    emitIsolated(request, kind, value);
+    if (kind === 'exception') emitIsolated(request, 'failed', undefined);
   }
 
   /** WORK_STATUS: replaces `status`. */
-  recvWorkStatus(args: PacketArgs): void {
-    const handle = args[0] as string;
+  recvWorkStatus(handle: string, numeratorText: string, denominatorText: string): void {
     const t = this.targets(handle, 'WORK_STATUS', false);
     if (t === undefined) return;
-    const numerator = this.number(args[1] as string, 'numerator', handle);
-    const denominator = this.number(args[2] as string, 'denominator', handle);
+    const numerator = this.number(numeratorText, 'numerator', handle);
+    const denominator = this.number(denominatorText, 'denominator', handle);
     for (const request of Array.isArray(t) ? t : [t]) {
       const status: ReceivedStatus = { handle, known: true, running: true, numerator, denominator, timeReceived: Date.now() / 1000 };
       request.status = status;
-      request.emit('status', status);
-      this.wake(request);
+      this.host.wake(request.wire);
+      emitIsolated(request, 'status', status);
     }
-  }
-
-  /** WORK_COMPLETE: `result`, state `JOB_COMPLETE`. */
-  recvWorkComplete(args: PacketArgs): void {
-    const t = this.targets(args[0] as string, 'WORK_COMPLETE', true);
-    if (t === undefined) return;
-    if (Array.isArray(t)) for (const request of t) this.deliverComplete(request, args[1] as Buffer);
-    else this.deliverComplete(t, args[1] as Buffer);
-  }
-
-  private deliverComplete(request: GearmanJobRequest, data: Buffer): void {
-    const value = this.decodeFor(request, data, 'WORK_COMPLETE');
-    if (value !== DECODE_FAILED) {
-      request.result = value;
-      request.state = JOB_COMPLETE;
-      request.emit('complete', value);
-    }
-    this.wake(request);
   }
 
   /** WORK_FAIL: state `JOB_FAILED`. The handle may end in one NUL (an exception gearmand converted). */
-  recvWorkFail(args: PacketArgs): void {
-    let handle = args[0] as string;
-    if (handle.endsWith('\0')) handle = handle.slice(0, -1);
+  recvWorkFail(handleText: string): void {
+    const handle = handleText.endsWith('\0') ? handleText.slice(0, -1) : handleText;
     const t = this.targets(handle, 'WORK_FAIL', true);
     if (t === undefined) return;
     for (const request of Array.isArray(t) ? t : [t]) {
-      this.fail(request, undefined);
-      this.wake(request);
-    }
-  }
-
-  /** WORK_EXCEPTION: `exception`; terminal on gearmand (no WORK_FAIL follows), so `JOB_FAILED`. */
-  recvWorkException(args: PacketArgs): void {
-    const t = this.targets(args[0] as string, 'WORK_EXCEPTION', true);
-    if (t === undefined) return;
-    for (const request of Array.isArray(t) ? t : [t]) {
-      const value = this.decodeFor(request, args[1] as Buffer, 'WORK_EXCEPTION');
-      if (value !== DECODE_FAILED) {
-        request.exception = value;
-        request.emit('exception', value);
-        this.fail(request, undefined);
-      }
-      this.wake(request);
+      request.state = JOB_FAILED;
+      this.host.wake(request.wire);
+      emitIsolated(request, 'failed', undefined);
     }
   }
 
   /** STATUS_RES: answers the oldest GET_STATUS; replaces `status`, state unchanged. */
-  recvStatusRes(args: PacketArgs): void {
+  recvStatusRes(handle: string, known: string, running: string, numerator: string, denominator: string): void {
     const head = this.replies.shift();
-    const handle = args[0] as string;
     if (!(head instanceof StatusQuery)) {
       throw new InvalidClientState(`${this.connection.address}: received STATUS_RES for ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : 'a submission'}`);
     }
     const request = head.request;
     const status: ReceivedStatus = {
       handle,
-      known: args[1] === '1',
-      running: args[2] === '1',
-      numerator: this.number(args[3] as string, 'numerator', handle),
-      denominator: this.number(args[4] as string, 'denominator', handle),
+      known: known === '1',
+      running: running === '1',
+      numerator: this.number(numerator, 'numerator', handle),
+      denominator: this.number(denominator, 'denominator', handle),
       timeReceived: Date.now() / 1000,
     };
     request.status = status;
-    request.statusPending = false;
-    request.emit('status', status);
-    this.wake(request);
+    head.answered = true;
+    this.host.wake(request.wire);
+    emitIsolated(request, 'status', status);
+  }
+
+  /** STATUS_RES_UNIQUE: answers the oldest GET_STATUS_UNIQUE. */
+  recvStatusResUnique(unique: string, known: string, running: string, numerator: string, denominator: string, waiting: string): void {
+    const head = this.replies.shift();
+    if (!(head instanceof UniqueStatusQuery)) {
+      throw new InvalidClientState(`${this.connection.address}: received STATUS_RES_UNIQUE for ${unique} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
+    }
+    if (unique !== head.unique) this.host.logger.warn(`${this.connection.address}: STATUS_RES_UNIQUE for ${unique} answers GET_STATUS_UNIQUE ${head.unique}`);
+    head.known = known === '1';
+    head.running = running === '1';
+    head.numerator = this.number(numerator, 'numerator', unique);
+    head.denominator = this.number(denominator, 'denominator', unique);
+    head.waitingClients = this.number(waiting, 'waiting clients', unique);
+    head.answered = true;
+    head.done = true;
+    this.host.wake(head);
   }
 
   /** OPTION_RES: answers the oldest OPTION_REQ. */
-  recvOptionRes(args: PacketArgs): void {
+  recvOptionRes(option: string): void {
     const head = this.replies.shift();
     if (!(head instanceof OptionQuery)) {
-      throw new InvalidClientState(`${this.connection.address}: received OPTION_RES ${String(args[0])} with no OPTION_REQ awaiting it`);
+      throw new InvalidClientState(`${this.connection.address}: received OPTION_RES ${option} with no OPTION_REQ awaiting it`);
     }
   }
 
   /**
    * ERROR: it answers the oldest request awaiting a reply. A submission becomes `JOB_FAILED` with
-   * `request.error`; a status query ends; an option is logged.
+   * `request.error`; a status query ends; an option is logged; with nothing awaiting, the client
+   * logs it (`onGearmanError`).
    */
-  override recvError(args: PacketArgs): void {
-    const [code, text] = args as [string, string];
+  recvServerError(code: string, text: string): void {
     const head = this.replies.shift();
     if (head === undefined) {
-      super.recvError(args);
+      super.recvError([code, text]);
       return;
     }
     if (head instanceof OptionQuery) {
-      this.connectionManager.logger.warn(`${this.connection.address}: server refused OPTION_REQ ${head.option}: ${code} ${text}`);
+      this.host.logger.warn(`${this.connection.address}: server refused OPTION_REQ ${head.option}: ${code} ${text}`);
       return;
     }
     if (head instanceof UniqueStatusQuery) {
       head.error = new ServerError(`${this.connection.address}: server answered GET_STATUS_UNIQUE ${head.unique} with ERROR ${code}: ${text}`, code, text);
       head.done = true;
-      this.connectionManager.wake(head);
+      this.host.wake(head);
       return;
     }
     if (head instanceof StatusQuery) {
       const request = head.request;
-      request.statusPending = false;
+      head.answered = true;
       request.error = new ServerError(`${this.connection.address}: server answered GET_STATUS ${request.job.handle} with ERROR ${code}: ${text}`, code, text);
-      this.wake(request);
+      this.host.wake(request.wire);
       return;
     }
     const request = head;
     if (request.state !== JOB_PENDING) return;
+    this.host.wake(request.wire);
     this.fail(request, new ServerError(`${this.connection.address}: server refused ${request.job.task} (unique ${request.job.unique}) with ERROR ${code}: ${text}`, code, text));
-    this.wake(request);
   }
 
   private number(text: string, field: string, handle: string): number {
     const n = Number(text);
     if (text === '' || !Number.isFinite(n)) {
-      this.connectionManager.logger.warn(`${this.connection.address}: status ${field} ${JSON.stringify(text)} of ${handle} is not a number; using 0`);
+      this.host.logger.warn(`${this.connection.address}: status ${field} ${JSON.stringify(text)} of ${handle} is not a number; using 0`);
       return 0;
     }
     return n;
@@ -415,12 +468,12 @@ export class ClientCommandHandler extends CommandHandler {
     const lost: GearmanJobRequest[] = [];
     for (const item of this.replies.drain()) {
       if (item instanceof StatusQuery) {
-        item.request.statusPending = false;
+        item.answered = true;
         lost.push(item.request);
       } else if (item instanceof UniqueStatusQuery) {
         item.error = error;
         item.done = true;
-        this.connectionManager.wake(item);
+        this.host.wake(item);
       } else if (!(item instanceof OptionQuery)) lost.push(item);
     }
     for (const target of this.handles.values()) {
@@ -428,14 +481,16 @@ export class ClientCommandHandler extends CommandHandler {
       else lost.push(target);
     }
     this.handles.clear();
-    this.connectionManager.lossEpoch++;
+    this.host.noteLoss();
+    const unknown: GearmanJobRequest[] = [];
     for (const request of lost) {
       if ((request.state === JOB_PENDING || request.state === JOB_CREATED) && request.job.connection === this.connection && !request.complete) {
         request.state = JOB_UNKNOWN;
         request.error = error;
-        request.emit('unknown', error);
+        unknown.push(request);
       }
-      this.connectionManager.wake(request);
+      this.host.wake(request.wire);
     }
+    for (const request of unknown) emitIsolated(request, 'unknown', error);
   }
 }

@@ -1,8 +1,14 @@
 /**
  * Base of the per-connection command handlers, as python-gearman's `GearmanCommandHandler`: it
- * holds one connection's protocol state, receives that connection's packets through `recv*`
- * methods named after the packet (`recvJobCreated` for JOB_CREATED), and sends packets through
- * the manager. It never touches a socket.
+ * holds one connection's protocol state, receives that connection's packets, and sends packets
+ * through its host (the manager). It never touches a socket.
+ *
+ * Two ways to receive packets:
+ * - A typed dispatch table (the pattern to adopt): the subclass overrides `dispatchTable()` to
+ *   return a `DispatchTable<Self>` (see `protocol/command-args.ts`) checked with `satisfies`;
+ *   each entry gets that packet's argument tuple. `ClientCommandHandler` does this.
+ * - By name, for subclasses without a table: `recv<Packet>(args)` methods named after the
+ *   packet (`recvJobCreated` for JOB_CREATED), found once per class.
  *
  * @module
  */
@@ -11,11 +17,48 @@ import type { PacketArg } from '../protocol/encoder.js';
 import type { PacketArgs } from '../protocol/decoder.js';
 import { UnknownCommandError, ServerError, type GearmanError } from '../errors.js';
 import type { GearmanConnection } from '../connection.js';
-import type { ConnectionManager } from '../connection-manager.js';
+import type { ConnectionManager, Logger } from '../connection-manager.js';
+import type { DataEncoderLike } from '../encoders.js';
+import type { DispatchTable } from '../protocol/command-args.js';
 
 type RecvMethod = (this: CommandHandler, args: PacketArgs) => void;
 
+/**
+ * What every handler needs from the object that owns it (the manager implements it): sending on
+ * its connection, the data encoder, the logger, and where unclaimed server errors go. A handler
+ * subclass declares its own narrower-or-wider host beside it (`ClientHandlerHost`).
+ * @internal
+ */
+export interface HandlerHost {
+  /** Converts job data to and from bytes. */
+  readonly dataEncoder: DataEncoderLike;
+  /** Where diagnostics go. */
+  readonly logger: Logger;
+  /** Queues a packet on `handler`'s connection (throws ConnectionError if it is gone). */
+  sendCommand(handler: CommandHandler, type: number, args: readonly PacketArg[], validated?: boolean): void;
+  /** Queues an admin text line on `handler`'s connection (admin handlers). */
+  sendText(handler: CommandHandler, text: string): void;
+  /** Wakes the waits watching `target`. */
+  wake(target: object): void;
+  /** A server ERROR that nothing claimed. */
+  onGearmanError(handler: CommandHandler, error: ServerError): void;
+}
+
 const dispatchTables = new WeakMap<object, Array<RecvMethod | undefined>>();
+
+type TableEntry = (handler: CommandHandler, args: PacketArgs) => void;
+
+const typedTables = new WeakMap<object, Array<TableEntry | undefined>>();
+
+function typedTable(table: DispatchTable<never>): Array<TableEntry | undefined> {
+  let converted = typedTables.get(table);
+  if (converted === undefined) {
+    converted = new Array<TableEntry | undefined>(COMMANDS.length).fill(undefined);
+    for (const [type, fn] of Object.entries(table) as Array<[string, TableEntry]>) converted[Number(type)] = fn;
+    typedTables.set(table, converted);
+  }
+  return converted;
+}
 
 function dispatchTable(proto: object): Array<RecvMethod | undefined> {
   let table = dispatchTables.get(proto);
@@ -42,20 +85,31 @@ function dispatchTable(proto: object): Array<RecvMethod | undefined> {
  * ```
  */
 export abstract class CommandHandler {
-  /** The manager that owns this handler. */
-  readonly connectionManager: ConnectionManager<CommandHandler>;
+  /** The manager that owns this handler (its host). */
+  readonly connectionManager: HandlerHost;
   /** The connection this handler serves (for identification; the handler never does I/O). */
   readonly connection: GearmanConnection;
   private readonly table: Array<RecvMethod | undefined>;
+  private readonly typed: Array<TableEntry | undefined> | undefined;
 
   /**
-   * @param connectionManager - the owning manager
+   * @param connectionManager - the owning manager, or any {@link HandlerHost}
    * @param connection - the connection served
    */
-  constructor(connectionManager: ConnectionManager<CommandHandler>, connection: GearmanConnection) {
+  constructor(connectionManager: HandlerHost | ConnectionManager<CommandHandler>, connection: GearmanConnection) {
     this.connectionManager = connectionManager;
     this.connection = connection;
-    this.table = dispatchTable(Object.getPrototypeOf(this) as object);
+    const typed = this.dispatchTable();
+    this.typed = typed === undefined ? undefined : typedTable(typed);
+    this.table = typed === undefined ? dispatchTable(Object.getPrototypeOf(this) as object) : [];
+  }
+
+  /**
+   * The subclass's typed dispatch table, or undefined to dispatch by `recv<Packet>` method names.
+   * Return the same (module-level) object every time: it is converted once per table.
+   */
+  protected dispatchTable(): DispatchTable<never> | undefined {
+    return undefined;
   }
 
   /** Called once, right after the connection is established (python-gearman's `initial_state`). */
@@ -66,7 +120,7 @@ export abstract class CommandHandler {
    * @param error - why the connection went away
    */
   onIoError(error: GearmanError): void {
-    void error;
+    void error; // the base holds no state to lose
   }
 
   /** Encodes job data with the manager's data encoder. */
@@ -95,13 +149,20 @@ export abstract class CommandHandler {
    * @throws {@link UnknownCommandError} if this handler has no method for the packet
    */
   recvCommand(type: number, args: PacketArgs): void {
-    const fn = this.table[type];
-    if (fn === undefined) {
-      throw new UnknownCommandError(
-        `${this.connection.address}: ${this.constructor.name} received ${commandName(type)}, which it does not handle`,
-      );
+    const typed = this.typed;
+    if (typed !== undefined) {
+      const entry = typed[type];
+      if (entry === undefined) throw this.unknownCommand(type);
+      entry(this, args);
+      return;
     }
+    const fn = this.table[type];
+    if (fn === undefined) throw this.unknownCommand(type);
     fn.call(this, args);
+  }
+
+  private unknownCommand(type: number): UnknownCommandError {
+    return new UnknownCommandError(`${this.connection.address}: ${this.constructor.name} received ${commandName(type)}, which it does not handle`);
   }
 
   /**

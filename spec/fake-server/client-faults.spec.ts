@@ -241,8 +241,8 @@ describe('client: broken framing closes the connection', () => {
       server = await FakeGearmanServer.start(clientScript((conn, _n, handle) => conn.send(res('JOB_CREATED', handle))));
       client = new GearmanClient([bad.address, server.address], { logger });
       const [onBad, onGood] = [request('a'), request('b')];
-      onBad.rotation = [client.connectionList[0]!, client.connectionList[1]!];
-      onGood.rotation = [client.connectionList[1]!, client.connectionList[0]!];
+      client.setRotation(onBad, [client.connectionList[0]!, client.connectionList[1]!]);
+      client.setRotation(onGood, [client.connectionList[1]!, client.connectionList[0]!]);
       await client.submitMultipleRequests([onBad, onGood], { waitUntilComplete: false });
       expect([onBad.state, onGood.state]).toEqual([JOB_CREATED, JOB_CREATED]);
       bad.connections[0]!.send(Buffer.from('junk'));

@@ -56,7 +56,10 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  // Every test leaves the poll core consistent (ConnectionManager's invariants), before and after shutdown.
+  for (const m of managers) m.assertInvariants();
   for (const m of managers) m.shutdown();
+  for (const m of managers) m.assertInvariants();
   net.destroyAll();
   vi.useRealTimers();
 });
