@@ -668,7 +668,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     }
     const list = requests as GearmanJobRequest[];
     const control = signal === undefined ? undefined : new CallControl();
-    const detach = listenForProgress(requests, options);
+    let detach: (() => void) | undefined;
+    try {
+      detach = listenForProgress(requests, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const promise = new Promise<unknown>((resolve, reject) => {
       const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject, control };
       const before = list.map((request) => request.status);
