@@ -100,6 +100,15 @@ describe("serverSelection: 'unique-hash' over three gearmands", () => {
     expect(byUnique.every((s) => s.known)).toBe(true);
   });
 
+  it("with 'shuffle', a status by unique asks every server and the one holding the job answers", async () => {
+    const task = taskName('route-shuffle-status');
+    const pinned = track(new GearmanClient([hosts[2]!]));
+    await pinned.submitJob(task, 'x', { background: true, unique: `only-on-third-${task}` });
+    const client = track(new GearmanClient(hosts));
+    expect(await client.getJobStatusByUnique(`only-on-third-${task}`)).toMatchObject({ known: true, running: false, waitingClients: 0 });
+    expect((await client.getJobStatusByUnique(`nowhere-${task}`)).known).toBe(false);
+  });
+
   it('with a server down, only its uniques move, each to the next server of its fixed order', async () => {
     const task = taskName('route-down');
     const before = track(new GearmanClient(hosts, { serverSelection: 'unique-hash' }));
