@@ -13,11 +13,12 @@ import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
 import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
+import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
+import { staticDataEncoder } from './encoders.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
 import type { DataEncoderLike, DecodedType, NoopEncoder } from './encoders.js';
 import { abortReason, checkSignal, raceAbort } from './abort.js';
-import { checkUnique, describeValue } from './arguments.js';
 import { ConnectionAnnouncer, shutdownAndWait, type ConnectionStateEvents } from './connection-events.js';
 import { HashRing, SERVER_SELECTIONS, type ServerSelection } from './server-selection.js';
 import { CommandType } from './protocol/commands.js';
@@ -174,6 +175,17 @@ export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLi
 
 const UNIQUE_POOL_BYTES = 8192;
 
+/** The keys of each options object the client takes (checked with checkOptions). @internal */
+export const CLIENT_OPTION_KEYS = {
+  constructor: ['dataEncoder', 'connectTimeoutMs', 'keepAlive', 'maxPacketSize', 'logger', 'createSocket', 'randomUniqueBytes', 'exceptions', 'serverSelection'],
+  submitJob: ['unique', 'priority', 'background', 'waitUntilComplete', 'maxRetries', 'pollTimeout', 'signal', 'when', 'onData', 'onWarning', 'onStatus'],
+  submitMultipleJobs: ['background', 'waitUntilComplete', 'maxRetries', 'pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  job: ['task', 'data', 'unique', 'priority', 'when'],
+  submitMultipleRequests: ['waitUntilComplete', 'pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  wait: ['pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  uniqueStatus: ['pollTimeout', 'signal'],
+} satisfies Record<string, readonly string[]>;
+
 /**
  * A Gearman client.
  *
@@ -216,18 +228,25 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */
   constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions<E> = {}) {
-    super(hostList, options);
-    const selection = options?.serverSelection ?? 'shuffle';
+    const opts = checkOptions(options, CLIENT_OPTION_KEYS.constructor, 'GearmanClient options');
+    super(hostList, opts);
+    const selection = opts.serverSelection ?? 'shuffle';
     if (!SERVER_SELECTIONS.includes(selection)) {
-      throw new InvalidArgumentError(`serverSelection must be 'shuffle' or 'unique-hash', got ${describeValue(selection)}`);
+      throw new InvalidArgumentError(`GearmanClient options: serverSelection must be 'shuffle' or 'unique-hash', got ${describeValue(selection)}`);
     }
     this.serverSelection = selection;
-    const bytes = options?.randomUniqueBytes ?? 16;
+    // python-gearman's class attribute, translated literally (`static dataEncoder = JsonEncoder`
+    // on a subclass), counts as well as the instance field; the option wins over both.
+    if (opts.dataEncoder === undefined) {
+      const fromClass = staticDataEncoder(new.target, GearmanClient);
+      if (fromClass !== undefined) this.dataEncoder = fromClass;
+    }
+    const bytes = opts.randomUniqueBytes ?? 16;
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > 31) {
-      throw new TypeError(`randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${String(bytes)}`);
+      throw new InvalidArgumentError(`GearmanClient options: randomUniqueBytes must be an integer from 1 to 31 (the hex unique must fit gearmand's 63 bytes), got ${describeValue(bytes)}`);
     }
     this.randomUniqueBytes = bytes;
-    this.exceptions = options?.exceptions ?? true;
+    this.exceptions = opts.exceptions ?? true;
   }
 
   /** @internal */
@@ -294,12 +313,13 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    */
   submitJob(task: string, data: unknown, options: SubmitJobOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>> {
     try {
-      const opts = submitOptions(options);
-      const signal = checkSignal(options?.signal, 'submitJob');
+      const given = checkOptions(options, CLIENT_OPTION_KEYS.submitJob, 'submitJob');
+      const opts = submitOptions(given, 'submitJob');
+      const signal = checkSignal(given.signal, 'submitJob');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      const when = checkWhen(options?.when, opts.background, options?.priority, 'submitJob');
-      const request = this.createRequest(task, data, options.unique, options.priority, opts.background, opts.maxRetries, when);
-      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout, signal, options) as Promise<GearmanJobRequest<ResultOf<this, E>>>;
+      const when = checkWhen(given.when, opts.background, given.priority, 'submitJob');
+      const request = this.createRequest(task, data, given.unique, given.priority, opts.background, opts.maxRetries, 'submitJob', when);
+      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout, signal, given) as Promise<GearmanJobRequest<ResultOf<this, E>>>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -324,18 +344,21 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    */
   submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>[]> {
     try {
-      const opts = submitOptions(options);
-      const signal = checkSignal(options?.signal, 'submitMultipleJobs');
+      const given = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleJobs, 'submitMultipleJobs');
+      const opts = submitOptions(given, 'submitMultipleJobs');
+      const signal = checkSignal(given.signal, 'submitMultipleJobs');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      if (!Array.isArray(jobs)) throw new TypeError(`submitMultipleJobs expects an array of { task, data } jobs, got ${typeof jobs}`);
+      if (!Array.isArray(jobs)) throw new InvalidArgumentError(`submitMultipleJobs: expected an array of { task, data } jobs, got ${describeValue(jobs)}`);
       const requests: GearmanJobRequest[] = new Array(jobs.length);
       for (let i = 0; i < jobs.length; i++) {
+        const where = `submitMultipleJobs job ${i}`;
         const job = jobs[i];
-        if (typeof job !== 'object' || job === null) throw new TypeError(`job ${i} must be an object { task, data, unique?, priority? }`);
-        const when = checkWhen(job.when, opts.background, job.priority, `submitMultipleJobs: job ${i}`);
-        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, when);
+        if (typeof job !== 'object' || job === null) throw new InvalidArgumentError(`${where}: expected an object { task, data, unique?, priority? }, got ${describeValue(job)}`);
+        checkOptions(job, CLIENT_OPTION_KEYS.job, where);
+        const when = checkWhen(job.when, opts.background, job.priority, where);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where, when);
       }
-      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout, signal, options) as Promise<GearmanJobRequest<ResultOf<this, E>>[]>;
+      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout, signal, given) as Promise<GearmanJobRequest<ResultOf<this, E>>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -359,11 +382,14 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   submitMultipleRequests<R>(requests: GearmanJobRequest<R>[], options: SubmitRequestsOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'submitMultipleRequests');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      const signal = checkSignal(options?.signal, 'submitMultipleRequests');
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleRequests, 'submitMultipleRequests');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'submitMultipleRequests');
+      const signal = checkSignal(opts.signal, 'submitMultipleRequests');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      for (const request of requests) this.prepare(request);
-      return this.submit(requests, options?.waitUntilComplete ?? true, pollTimeout, signal, options) as Promise<GearmanJobRequest<R>[]>;
+      const list = requests as GearmanJobRequest[];
+      for (const request of list) this.prepare(request, 'submitMultipleRequests');
+      for (const request of list) this.withdrawFromUnresponsive(request);
+      return this.submit(requests, opts.waitUntilComplete ?? true, pollTimeout, signal, opts) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -390,33 +416,43 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * Builds, validates and encodes one request (python-gearman's `_create_request`).
    * @internal
    */
-  protected createRequest(task: string, data: unknown, unique: string | null | undefined, priority: Priority | undefined, background: boolean, maxRetries: number, when: number | null = null): GearmanJobRequest {
-    if (typeof task !== 'string') throw new TypeError(`task must be a string, got ${task === null ? 'null' : typeof task}`);
-    if (unique !== undefined && unique !== null && typeof unique !== 'string') throw new TypeError(`unique must be a string, got ${typeof unique}`);
-    const job = new GearmanJob(null, null, task, unique ? unique : this.generateUnique(), data);
+  protected createRequest(
+    task: string,
+    data: unknown,
+    unique: string | null | undefined,
+    priority: Priority | undefined,
+    background: boolean,
+    maxRetries: number,
+    where = 'submitJob',
+    when: number | null = null,
+  ): GearmanJobRequest {
+    checkTaskName(task, where);
+    const given = checkUnique(unique, where);
+    const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
-    if (!unique) request.wire.generatedUnique = true;
-    this.prepare(request);
+    if (given === null) request.wire.generatedUnique = true;
+    this.prepare(request, where);
     return request;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
-  private prepare(request: GearmanJobRequest): void {
-    if (!(request instanceof GearmanJobRequest)) throw new TypeError('expected GearmanJobRequest objects');
+  private prepare(request: GearmanJobRequest, where: string): void {
+    if (!(request instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(request)}`);
     const wire = request.wire;
-    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data) return;
+    if (wire.encoded !== undefined && wire.encodedFrom === request.job.data && wire.validatedUnique === request.job.unique) return;
+    checkTaskName(request.job.task, where);
+    if (!wire.generatedUnique) checkUnique(request.job.unique, where);
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
-      throw new TypeError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${typeof encoded}`);
+      throw new InvalidArgumentError(`${this.constructor.name}.dataEncoder.encode must return a string or bytes, got ${describeValue(encoded)}`);
     }
-    if (typeof request.job.task !== 'string') throw new TypeError('job.task must be a string');
     if (request.job.unique === null || request.job.unique === '') {
       request.job.unique = this.generateUnique();
       wire.generatedUnique = true;
     }
     if (request.when !== null) {
       // SUBMIT_JOB_EPOCH (#12): a request built by the caller is checked here too.
-      checkWhen(request.when, request.background, request.priority, `${request}`);
+      checkWhen(request.when, request.background, request.priority, where);
       validatePacket(CommandType.SUBMIT_JOB_EPOCH, [request.job.task, request.job.unique, String(request.when), encoded]);
     } else {
       validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
@@ -480,11 +516,52 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     return rotation;
   }
 
-  /** The head of the request's rotation if it is connected (no await needed). */
+  /**
+   * The connection to send `request` on without an await: the head of its rotation if it is
+   * connected, except that a server which left a call's submissions unanswered past its
+   * `pollTimeout` (a hung server) is passed over for the next connected one that answers.
+   */
   private connectedFor(request: GearmanJobRequest): GearmanConnection | undefined {
     const list = this.connectionList;
-    const head = list.length === 1 ? list[0]! : list.length === 0 ? undefined : this.rotationOf(request)[0]!;
-    return head !== undefined && head.connected && head.handler !== undefined ? head : undefined;
+    if (list.length <= 1) {
+      const only = list[0];
+      return only !== undefined && only.connected && only.handler !== undefined ? only : undefined;
+    }
+    const rotation = this.rotationOf(request);
+    const head = rotation[0]!;
+    if (!(head.connected && head.handler !== undefined)) return undefined; // connect it (failover order)
+    if (!(head.handler as ClientCommandHandler).unresponsive) return head;
+    for (let i = 1; i < rotation.length; i++) {
+      const c = rotation[i]!;
+      if (c.connected && c.handler !== undefined && !(c.handler as ClientCommandHandler).unresponsive) return c;
+    }
+    return head;
+  }
+
+  /**
+   * A call ended on its deadline with `request` still `JOB_PENDING`: its server did not even
+   * acknowledge the submission in time. Its handler is marked unresponsive until it answers
+   * anything, so new submissions go to servers that answer. @internal
+   */
+  noteUnanswered(request: GearmanJobRequest): void {
+    const handler = this.handlerOf(request.job.connection);
+    if (handler !== undefined && this.connectionList.length > 1) handler.unresponsive = true;
+  }
+
+  /**
+   * Re-submission of a request whose server never acknowledged it (`JOB_PENDING` when its last
+   * call timed out, the server still silent): it is taken back and re-sent elsewhere (counting an
+   * attempt). If the silent server wakes up and runs it too, its packets for that job are
+   * ignored (they carry a handle the request never had). @internal
+   */
+  private withdrawFromUnresponsive(request: GearmanJobRequest): void {
+    if (request.state !== JOB_PENDING || !request.timedOut) return;
+    const handler = this.handlerOf(request.job.connection);
+    if (handler === undefined || !handler.unresponsive || this.connectionList.length <= 1) return;
+    request.state = JOB_UNKNOWN;
+    const rotation = this.rotationOf(request);
+    const at = rotation.indexOf(handler.connection);
+    if (at !== -1) this.rotations.set(request, [...rotation.slice(at + 1), ...rotation.slice(0, at + 1)]);
   }
 
   /**
@@ -503,9 +580,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
 
   private checkAttempts(request: GearmanJobRequest): void {
     if (request.connectionAttempts >= request.maxConnectionAttempts) {
+      // The first words name the real cause (the error that lost the last attempt), then what was
+      // given up and how to allow more.
       const last = request.error;
+      const gaveUp = `gave up on ${request.job.task} (unique ${request.job.unique}) after ${request.connectionAttempts} attempt(s); pass maxRetries >= ${request.maxConnectionAttempts} to allow another send`;
       throw new ExceededConnectionAttempts(
-        `exceeded ${request.maxConnectionAttempts} connection attempt(s) for ${request.job.task} (unique ${request.job.unique}); pass maxRetries >= 1 to allow re-sending${last === undefined ? '' : `; last attempt: ${last.message}`}`,
+        last === undefined ? `exceeded ${request.maxConnectionAttempts} connection attempt(s): ${gaveUp}` : `${last.message}; ${gaveUp}`,
         last === undefined ? {} : { cause: last },
       );
     }
@@ -591,11 +671,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   waitUntilJobsAccepted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsAccepted');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      const signal = checkSignal(options?.signal, 'waitUntilJobsAccepted');
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsAccepted');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'waitUntilJobsAccepted');
+      const signal = checkSignal(opts.signal, 'waitUntilJobsAccepted');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      for (const request of requests) this.prepare(request);
-      return this.submit(requests, false, pollTimeout, signal, options) as Promise<GearmanJobRequest<R>[]>;
+      for (const request of requests as GearmanJobRequest[]) this.prepare(request, 'waitUntilJobsAccepted');
+      return this.submit(requests, false, pollTimeout, signal, opts) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -614,11 +695,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   waitUntilJobsCompleted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
-      const pollTimeout = checkTimeout(options?.pollTimeout);
-      const signal = checkSignal(options?.signal, 'waitUntilJobsCompleted');
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsCompleted');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'waitUntilJobsCompleted');
+      const signal = checkSignal(opts.signal, 'waitUntilJobsCompleted');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       const control = signal === undefined ? undefined : new CallControl();
-      const detach = listenForProgress(requests, options);
+      const detach = listenForProgress(requests, opts);
       const promise = ClientWait.complete(this, requests as GearmanJobRequest[], pollTimeout, control);
       return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
@@ -653,11 +735,14 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   private statuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R>): Promise<GearmanJobRequest<R>[]> {
     let pollTimeout: number | null;
     let signal: AbortSignal | undefined;
+    let detach: (() => void) | undefined;
     try {
       checkRequests(requests, 'getJobStatuses');
-      pollTimeout = checkTimeout(options?.pollTimeout);
-      signal = checkSignal(options?.signal, 'getJobStatuses');
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'getJobStatuses');
+      pollTimeout = checkPollTimeout(opts.pollTimeout, 'getJobStatuses');
+      signal = checkSignal(opts.signal, 'getJobStatuses');
       if (signal?.aborted) return Promise.reject(abortReason(signal));
+      detach = listenForProgress(requests, opts);
       for (const request of requests) {
         if (request.job.handle === null || request.job.connection === null) {
           throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
@@ -668,18 +753,12 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     }
     const list = requests as GearmanJobRequest[];
     const control = signal === undefined ? undefined : new CallControl();
-    let detach: (() => void) | undefined;
-    try {
-      detach = listenForProgress(requests, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     const promise = new Promise<unknown>((resolve, reject) => {
       const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject, control };
       const before = list.map((request) => request.status);
       this.sendStatusQueries(list, control).then(
         (queries) => {
-          // Aborted while connecting: the queries went out, nobody waits for them.
+          // Aborted while connecting: nobody waits for the answers.
           if (!control?.aborted) new StatusWait(call, before, queries).run();
         },
         (err: unknown) => rejectCall(call, err),
@@ -691,6 +770,15 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   private async sendStatusQueries(requests: GearmanJobRequest[], control?: CallControl): Promise<StatusQuery[]> {
     const queries: StatusQuery[] = [];
     for (const request of requests) {
+      const issuer = request.wire.handleIssuer as ClientCommandHandler | undefined;
+      if (issuer !== undefined && !this.isLive(issuer)) {
+        // The connection that gave the handle is gone: a restarted server may have given the same
+        // handle to another job, so it is not asked. The status says so instead.
+        const status: JobStatus = { handle: request.job.handle!, known: false, running: false, numerator: 0, denominator: 0, timeReceived: Date.now() / 1000, stale: true };
+        status.lastTimeReceived = request.status.timeReceived ?? null;
+        request.status = status;
+        continue;
+      }
       const connection = request.job.connection!;
       if (!(connection.connected && connection.handler !== undefined)) {
         try {
@@ -735,8 +823,9 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   async getJobStatusByUnique(unique: string, options: UniqueStatusOptions = {}): Promise<UniqueStatus> {
     const key = checkUnique(unique, 'getJobStatusByUnique');
     if (key === null) throw new InvalidArgumentError(`getJobStatusByUnique: unique must be a non-empty string, got ${describeValue(unique)}`);
-    const pollTimeout = checkTimeout(options?.pollTimeout);
-    const signal = checkSignal(options?.signal, 'getJobStatusByUnique');
+    const opts = checkOptions(options, CLIENT_OPTION_KEYS.uniqueStatus, 'getJobStatusByUnique');
+    const pollTimeout = checkPollTimeout(opts.pollTimeout, 'getJobStatusByUnique');
+    const signal = checkSignal(opts.signal, 'getJobStatusByUnique');
     if (signal?.aborted) throw abortReason(signal);
     const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
     const unknown = (timedOut: boolean): UniqueStatus => ({ unique: key, known: false, running: false, numerator: 0, denominator: 0, waitingClients: 0, timedOut });
@@ -1325,6 +1414,7 @@ function markTimedOut(call: CallState): void {
     } else {
       request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
     }
+    if (request.state === JOB_PENDING) call.client.noteUnanswered(request);
   }
 }
 
@@ -1362,22 +1452,12 @@ function needsSend(request: GearmanJobRequest, lostOnly: boolean): boolean {
 }
 
 function checkRequests(requests: unknown, where: string): asserts requests is GearmanJobRequest[] {
-  if (!Array.isArray(requests)) throw new TypeError(`${where} expects an array of GearmanJobRequest, got ${typeof requests}`);
-  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new TypeError(`${where} expects GearmanJobRequest objects`);
+  if (!Array.isArray(requests)) throw new InvalidArgumentError(`${where}: expected an array of GearmanJobRequest, got ${describeValue(requests)}`);
+  for (const r of requests) if (!(r instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(r)}`);
 }
 
-function checkTimeout(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`pollTimeout must be a number of seconds, null or undefined; got ${String(value)}`);
-  return value === Infinity ? null : Math.max(0, value);
-}
-
-function submitOptions(options: SubmitOptions | undefined): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
-  const o = options ?? {};
-  if (typeof o !== 'object') throw new TypeError('options must be an object');
+function submitOptions(o: Partial<SubmitOptions>, where: string): { background: boolean; waitUntilComplete: boolean; maxRetries: number; pollTimeout: number | null } {
   const maxRetries = o.maxRetries ?? 0;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
-  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkTimeout(o.pollTimeout) };
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new InvalidArgumentError(`${where}: maxRetries must be a non-negative integer, got ${describeValue(maxRetries)}`);
+  return { background: !!o.background, waitUntilComplete: o.waitUntilComplete ?? true, maxRetries, pollTimeout: checkPollTimeout(o.pollTimeout, where) };
 }
-
-

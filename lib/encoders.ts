@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from './errors.js';
 
 /**
  * Anything with `encode`/`decode`: a class with static methods, or a plain object.
@@ -85,11 +86,11 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor a `Uint8Array`/`Buffer`
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
+    throw new InvalidArgumentError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
   /** @returns `data` unchanged */
@@ -101,11 +102,11 @@ export class NoopEncoder extends DataEncoder {
 /** Strings in, strings out: received data is decoded as UTF-8 text. */
 export class Utf8Encoder extends DataEncoder {
   /**
-   * @throws TypeError if `value` is neither a string nor bytes
+   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor bytes
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
+    throw new InvalidArgumentError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
   /** @returns the UTF-8 text of `data` */
@@ -117,11 +118,11 @@ export class Utf8Encoder extends DataEncoder {
 /** Any JSON value in, the parsed value out. Empty data decodes as `null`. */
 export class JsonEncoder extends DataEncoder {
   /**
-   * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
+   * @throws {@link InvalidArgumentError} (a TypeError) if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
    */
   static override encode(value: unknown): string | Uint8Array {
     const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`JsonEncoder cannot encode ${typeName(value)}`);
+    if (text === undefined) throw new InvalidArgumentError(`JsonEncoder cannot encode ${typeName(value)}`);
     return text;
   }
 
@@ -141,7 +142,25 @@ export class JsonEncoder extends DataEncoder {
 export function checkEncoder(encoder: unknown, where: string): DataEncoderLike {
   const e = encoder as DataEncoderLike | undefined;
   if (e === null || (typeof e !== 'object' && typeof e !== 'function') || typeof e.encode !== 'function' || typeof e.decode !== 'function') {
-    throw new TypeError(`${where}: dataEncoder must have encode() and decode() functions`);
+    throw new InvalidArgumentError(`${where}: dataEncoder must have encode() and decode() functions`);
   }
   return e;
+}
+
+/**
+ * The encoder a subclass declares as a class attribute, python-gearman's pattern translated
+ * literally: `class JsonClient extends GearmanClient { static dataEncoder = JsonEncoder }`. Looks
+ * from `ctor` up to (not including) `base`; the nearest declaration wins.
+ *
+ * @returns the checked encoder, or undefined when no class between `ctor` and `base` declares one
+ * @throws {@link InvalidArgumentError} if the declared value has no encode()/decode()
+ * @internal
+ */
+export function staticDataEncoder(ctor: unknown, base: unknown): DataEncoderLike | undefined {
+  for (let c = ctor as { name?: string } | null; c !== null && c !== undefined && c !== base; c = Object.getPrototypeOf(c) as { name?: string } | null) {
+    if (Object.prototype.hasOwnProperty.call(c, 'dataEncoder')) {
+      return checkEncoder((c as { dataEncoder: unknown }).dataEncoder, `${c.name ?? 'class'}.dataEncoder (static)`);
+    }
+  }
+  return undefined;
 }

@@ -10,6 +10,8 @@ import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_UNKNOWN, PRIORITY_NONE, type
 import type { GearmanError } from './errors.js';
 import { requestUpdates, type ReceivedStatus, type RequestUpdates, type UpdatesOptions } from './request-updates.js';
 import { WaitSlot } from './connection-manager.js';
+import { checkOptions, describeValue } from './arguments.js';
+import { InvalidArgumentError } from './errors.js';
 
 /**
  * One job: what was submitted (client side) or assigned (worker side).
@@ -89,6 +91,12 @@ export interface JobStatus {
   timeReceived?: number;
   /** `timeReceived` of the status before the last status query (python-gearman's `last_time_received`). */
   lastTimeReceived?: number | null;
+  /**
+   * Set (with `known: false`) when a status query was not sent because the connection that gave
+   * the job its handle was lost since (a restarted server may have given that handle to another
+   * job): nothing is known of the job; re-submit it to learn more.
+   */
+  stale?: boolean;
 }
 
 /** Options of a {@link GearmanJobRequest}. */
@@ -231,14 +239,29 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
   /**
    * @param job - the job to submit
    * @param options - priority, background, and how many attempts are allowed
+   * @throws {@link InvalidArgumentError} if `job` is not a GearmanJob, `options` is not an options
+   * object (python-gearman's positional `(job, priority, background, max_attempts)` is refused),
+   * or has an unknown key
    */
-  constructor(job: GearmanJob, options: GearmanJobRequestOptions = {}) {
+  constructor(job: GearmanJob, options: GearmanJobRequestOptions = {}, ...extra: never[]) {
     super();
+    if (!(job instanceof GearmanJob)) throw new InvalidArgumentError(`GearmanJobRequest: expected a GearmanJob, got ${describeValue(job)}`);
+    if (extra.length > 0) {
+      throw new InvalidArgumentError(
+        `GearmanJobRequest: expected (job, { priority?, background?, maxAttempts?, when? }), got ${2 + extra.length} arguments; ` +
+          'python-gearman\'s positional priority, background and max_attempts are named options here',
+      );
+    }
+    const opts = checkOptions(options, ['priority', 'background', 'maxAttempts', 'when'], 'GearmanJobRequest');
+    const maxAttempts = opts.maxAttempts ?? 1;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new InvalidArgumentError(`GearmanJobRequest: maxAttempts must be an integer >= 1, got ${describeValue(maxAttempts)}`);
+    }
     this.job = job;
-    this.priority = options.priority ?? PRIORITY_NONE;
-    this.background = options.background ?? false;
-    this.maxConnectionAttempts = options.maxAttempts ?? 1;
-    if (options.when !== undefined && options.when !== null) this.when = options.when;
+    this.priority = opts.priority ?? PRIORITY_NONE;
+    this.background = opts.background ?? false;
+    this.maxConnectionAttempts = maxAttempts;
+    if (opts.when !== undefined && opts.when !== null) this.when = opts.when;
   }
 
   /**
@@ -340,18 +363,31 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
   }
 
   /**
-   * Clears what the request learned: result, exception, updates, status, error, state
-   * (`JOB_UNKNOWN`), `timedOut`, and the job's handle and connection (python-gearman's `reset()`
-   * left those on the job; here they are cleared, so a reset request is sent as new). Attempts,
-   * priority and background are kept.
+   * Makes the request new again, to be submitted (with new data, say) by
+   * `submitMultipleRequests`: clears what it learned (result, exception, updates, status, error,
+   * state back to `JOB_UNKNOWN`, `timedOut`), the job's handle and connection, and the attempt
+   * count (`connectionAttempts` back to 0: a reset request is a new submission, so the default
+   * `maxRetries` sends it again; python-gearman kept the count, which refused that send). A
+   * unique the client generated is replaced by a fresh one, so gearmand does not coalesce the
+   * new submission onto the old job. Nothing of the old job reaches the request afterwards: its
+   * connection ignores packets for the old handle. Priority, background, `maxConnectionAttempts`
+   * and a unique given by the caller are kept.
    */
   reset(): void {
     this.result = null;
     this.#more = undefined;
     this.state = JOB_UNKNOWN;
     this.timedOut = false;
+    this.connectionAttempts = 0;
     this.job.handle = null;
     this.job.connection = null;
+    const wire = this.wire;
+    wire.handleIssuer = undefined;
+    if (wire.generatedUnique) {
+      this.job.unique = null;
+      wire.generatedUnique = false;
+    }
+    wire.encoded = undefined;
   }
 
   /** @returns a short description for logs */

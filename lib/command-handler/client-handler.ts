@@ -158,6 +158,12 @@ export class ClientCommandHandler extends CommandHandler {
   private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery | UniqueStatusQuery>();
   private readonly handles = new Map<string, GearmanJobRequest | HandleGroup>();
   declare readonly connectionManager: ClientHandlerHost;
+  /**
+   * A call timed out with a submission of this connection unacknowledged (a hung server); the
+   * client prefers other servers until this one answers again. Written by the client.
+   * @internal
+   */
+  unresponsive = false;
 
   /**
    * @param host - the owning client (or any {@link ClientHandlerHost})
@@ -227,12 +233,14 @@ export class ClientCommandHandler extends CommandHandler {
 
   /** JOB_CREATED: the oldest awaiting submission gets the handle. */
   recvJobCreated(handle: string): void {
+    this.unresponsive = false;
     const head = this.replies.shift();
     if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery || head instanceof UniqueStatusQuery) {
       throw new InvalidClientState(`${this.connection.address}: received JOB_CREATED ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
     }
     const request = head;
-    if (request.state !== JOB_PENDING) {
+    if (request.state !== JOB_PENDING || request.job.connection !== this.connection) {
+      // Taken back from this (unresponsive) server and sent elsewhere, or lost and re-sent.
       // Lost and re-sent elsewhere meanwhile cannot happen on a live connection; stay safe.
       this.host.logger.warn(`${this.connection.address}: JOB_CREATED ${handle} for ${request} ignored`);
       return;
@@ -373,6 +381,7 @@ export class ClientCommandHandler extends CommandHandler {
 
   /** STATUS_RES: answers the oldest GET_STATUS; replaces `status`, state unchanged. */
   recvStatusRes(handle: string, known: string, running: string, numerator: string, denominator: string): void {
+    this.unresponsive = false;
     const head = this.replies.shift();
     if (!(head instanceof StatusQuery)) {
       throw new InvalidClientState(`${this.connection.address}: received STATUS_RES for ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : 'a submission'}`);
@@ -423,6 +432,7 @@ export class ClientCommandHandler extends CommandHandler {
    * logs it (`onGearmanError`).
    */
   recvServerError(code: string, text: string): void {
+    this.unresponsive = false;
     const head = this.replies.shift();
     if (head === undefined) {
       super.recvError([code, text]);
@@ -446,7 +456,7 @@ export class ClientCommandHandler extends CommandHandler {
       return;
     }
     const request = head;
-    if (request.state !== JOB_PENDING) return;
+    if (request.state !== JOB_PENDING || request.job.connection !== this.connection) return;
     this.host.wake(request.wire);
     this.fail(request, new ServerError(`${this.connection.address}: server refused ${request.job.task} (unique ${request.job.unique}) with ERROR ${code}: ${text}`, code, text));
   }
@@ -485,6 +495,7 @@ export class ClientCommandHandler extends CommandHandler {
     const unknown: GearmanJobRequest[] = [];
     for (const request of lost) {
       if ((request.state === JOB_PENDING || request.state === JOB_CREATED) && request.job.connection === this.connection && !request.complete) {
+        // (A request taken back from this connection and re-sent elsewhere has another connection.)
         request.state = JOB_UNKNOWN;
         request.error = error;
         unknown.push(request);

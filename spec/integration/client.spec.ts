@@ -5,6 +5,7 @@ import {
   GearmanError,
   GearmanJob,
   GearmanJobRequest,
+  InvalidArgumentError,
   InvalidClientState,
   JOB_COMPLETE,
   JOB_CREATED,
@@ -364,7 +365,8 @@ describe('GearmanClient against gearmand', () => {
     });
 
     it('rejects a NUL in the task name, an overlong unique and an unknown priority; the client keeps working', async () => {
-      await expect(client.submitJob('bad\0task', 'x')).rejects.toBeInstanceOf(ProtocolError);
+      // The task-name rule is the worker's (checkTaskName): an InvalidArgumentError, sent nothing.
+      await expect(client.submitJob('bad\0task', 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(client.submitJob(echoTask, 'x', { unique: 'u'.repeat(64) })).rejects.toThrow(/63/);
       await expect(client.submitJob(echoTask, 'x', { priority: 'MEDIUM' as unknown as Priority })).rejects.toBeInstanceOf(GearmanError);
       await expect(client.submitJob(42 as unknown as string, 'x')).rejects.toBeInstanceOf(TypeError);
