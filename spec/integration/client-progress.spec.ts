@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { GearmanAdminClient } from '../../lib/index.js';
-import { GearmanClient, GearmanJob, GearmanJobRequest, GearmanWorker, JOB_COMPLETE, JOB_CREATED, Utf8Encoder, type RequestUpdate } from '../../lib/index.js';
+import { GearmanClient, GearmanJob, GearmanJobRequest, GearmanWorker, InvalidArgumentError, JOB_COMPLETE, JOB_CREATED, Utf8Encoder, type RequestUpdate } from '../../lib/index.js';
 import { sharedHosts, taskName, until } from '../helpers/env.js';
 import { deferred } from '../helpers/workers.js';
 
@@ -70,6 +70,13 @@ describe('client progress callbacks and update iterator', () => {
     // The callbacks were only for this call.
     expect(request.listenerCount('status')).toBe(0);
     expect(request.listenerCount('data')).toBe(0);
+  });
+
+  it('refuses a misspelt callback name, and a callback that is not a function, before sending', async () => {
+    const t = taskName('progress-bad');
+    await expect(client.submitJob(t, 'x', { on_status: () => undefined } as never)).rejects.toThrow(/onStatus/);
+    await expect(client.submitJob(t, 'x', { onStatus: 'yes' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(client.waitUntilJobsCompleted([], { onData: 1 as never })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it('the status event gives numbers, always present', async () => {
