@@ -189,6 +189,22 @@ export const CLIENT_OPTION_KEYS = {
 /**
  * A Gearman client.
  *
+ * How a call ends (one rule for all of them):
+ * - It resolves when its requests reached the state it waits for, or at its `pollTimeout`, which
+ *   covers the whole call, connect included (nothing is sent after it). Then each request's
+ *   `timedOut` is true exactly when it did not reach that state (accepted, complete, or a new
+ *   status); a request lost with its connection while another connection of the call is still
+ *   up comes back `JOB_UNKNOWN` with `timedOut`.
+ * - It rejects when it cannot go on: no server connects, attempts are used up
+ *   (`ExceededConnectionAttempts`), none of the connections its requests were sent on is still
+ *   connected after a loss (`ServerUnavailable`, whatever other calls are doing), or `shutdown()`.
+ *   Every such rejection carries the call's requests in `error.requests`, and leaves `timedOut`
+ *   false on them (a rejection is not a timeout).
+ *
+ * Request listeners run inside packet handling; one that throws is rethrown on
+ * `process.nextTick` (an uncaught exception of its own, ioredis's rule) and never closes the
+ * connection or touches other requests. An encoder `decode` that throws fails only its request.
+ *
  * @example
  * ```ts
  * import { GearmanClient } from 'gearman-ts';
@@ -299,9 +315,11 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * @param data - job data; a string or bytes with the default encoder
    * @param options - see {@link SubmitJobOptions}
    * @returns the request, with `state`, `result`, `complete` and `timedOut` set
-   * @throws TypeError (rejects) if the encoder cannot encode `data`, before anything is sent
-   * @throws {@link ProtocolError} (rejects) for a task with a NUL byte or a unique over 63 bytes
-   * @throws {@link ServerUnavailable} (rejects) when no server can take the job; `error.requests`
+   * @throws {@link InvalidArgumentError} (rejects; a TypeError) for an unknown option key, a task
+   * name or unique the shared rules refuse (lib/arguments.ts), a bad `pollTimeout`/`maxRetries`, or
+   * data the encoder cannot encode; before anything is sent
+   * @throws {@link ServerUnavailable} (rejects) when no server can take the job, or its connection
+   * was lost during the wait and none of the call's connections is left; `error.requests`
    * holds the request
    * @throws {@link ExceededConnectionAttempts} (rejects) once `maxRetries + 1` sends are used up
    *

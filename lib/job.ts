@@ -112,7 +112,10 @@ export interface GearmanJobRequestOptions {
 }
 
 /**
- * Events a {@link GearmanJobRequest} emits, as the updates arrive.
+ * Events a {@link GearmanJobRequest} emits, as the updates arrive. The request's state is updated
+ * and its waits are woken before a listener runs; a listener that throws is rethrown on
+ * `process.nextTick` (an uncaught exception of its own) and never affects the connection or the
+ * other requests.
  *
  * @typeParam R - the decoded type of data, warnings and the result (the client's encoder's)
  */
@@ -202,7 +205,13 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
   result: R | null = null;
   /** JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_COMPLETE or JOB_FAILED. */
   state: JobState = JOB_UNKNOWN;
-  /** True when the last wait on this request ended before the request reached what it waited for. */
+  /**
+   * Set by the last call that resolved on this request: true when the request did not reach the
+   * state that call waited for (accepted for `waitUntilJobsAccepted`, complete for a call that
+   * waits for completion, a new status for a status query), including requests lost with their
+   * connection (`JOB_UNKNOWN`) while the call went on. False after a call that rejected (a
+   * rejection is not a timeout), and on every new send.
+   */
   timedOut = false;
   /** How the client sends it (see {@link RequestWire}). @internal */
   readonly wire = new RequestWire();
@@ -282,6 +291,11 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
    * background job; `unknown` when its connection was lost). Updates are buffered until read; a
    * `break` (or `return()`) stops listening. A request already finished yields its terminal
    * update. While it listens, the iterator keeps the process alive.
+   *
+   * It sees only what arrives after it is made: after `submitJob(..., { waitUntilComplete: false })`
+   * resolves, updates that came in the same read as JOB_CREATED (a fast worker) are already past;
+   * they are in `dataUpdates`, `warningUpdates` and `status`. To miss nothing, make the iterator
+   * (or pass `onData`/`onStatus`) before the request is sent.
    *
    * @param options - `signal`: ends the iteration, rejecting the pending `next()` with its reason
    * @returns an async iterator of {@link RequestUpdate}s
