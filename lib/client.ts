@@ -774,20 +774,44 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     const promise = new Promise<unknown>((resolve, reject) => {
       const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject, control };
       const before = list.map((request) => request.status);
-      this.sendStatusQueries(list, control).then(
+      // The deadline covers the connects too: past it the call resolves (timedOut where no new
+      // status came) and no further query is sent.
+      const sending = { over: false };
+      let timer: NodeJS.Timeout | undefined;
+      const end = (): boolean => {
+        if (sending.over) return false;
+        sending.over = true;
+        this.holdWhileConnecting(false);
+        if (timer !== undefined) clearTimeout(timer);
+        return true;
+      };
+      // An abort while connecting ends the sending the same way: no further query goes out.
+      if (control !== undefined) control.current = { abort: end };
+      this.holdWhileConnecting(true);
+      const left = remaining(call.deadline);
+      if (left !== null && left * 1000 <= 2_147_483_647) {
+        timer = setTimeout(() => {
+          if (!end()) return;
+          for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === before[i];
+          resolve(list);
+        }, Math.max(1, Math.round(left * 1000)));
+      }
+      this.sendStatusQueries(list, sending).then(
         (queries) => {
-          // Aborted while connecting: nobody waits for the answers.
-          if (!control?.aborted) new StatusWait(call, before, queries).run();
+          if (end()) new StatusWait(call, before, queries).run();
         },
-        (err: unknown) => rejectCall(call, err),
+        (err: unknown) => {
+          if (end()) rejectCall(call, err);
+        },
       );
     });
     return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
   }
 
-  private async sendStatusQueries(requests: GearmanJobRequest[], control?: CallControl): Promise<StatusQuery[]> {
+  private async sendStatusQueries(requests: GearmanJobRequest[], sending: { readonly over: boolean }): Promise<StatusQuery[]> {
     const queries: StatusQuery[] = [];
     for (const request of requests) {
+      if (sending.over) break;
       const issuer = request.wire.handleIssuer as ClientCommandHandler | undefined;
       if (issuer !== undefined && !this.isLive(issuer)) {
         // The connection that gave the handle is gone: a restarted server may have given the same
@@ -805,7 +829,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
           throw this.unavailable([connection], `cannot query the status of ${request.job.handle}`);
         }
       }
-      if (control?.aborted) return queries; // aborted while connecting: send nothing more
+      if (sending.over) break;
       request.status.lastTimeReceived = request.status.timeReceived ?? null;
       const query = new StatusQuery(request);
       queries.push(query);
@@ -1002,8 +1026,8 @@ interface CallState {
  */
 class CallControl {
   aborted = false;
-  /** The phase object under way. */
-  current: ClientWait | ConnectPhase | undefined = undefined;
+  /** The phase under way (a phase object, or a status call's sending of its queries). */
+  current: { abort(): void } | undefined = undefined;
 
   abort(): void {
     if (this.aborted) return;

@@ -242,7 +242,7 @@ class CallbackLoop extends PollLoop {
 }
 
 /**
- * Decides when woken loops iterate (see {@link LoopCadence}): one queue per cadence, one entry
+ * Decides when woken loops iterate (see `LoopCadence`): one queue per cadence, one entry
  * point ({@link schedule}), one way to run a queue ({@link runQueue}). The manager brackets every
  * socket read with {@link beginRead}/{@link endRead}.
  * @internal
@@ -335,7 +335,7 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  * Base of {@link GearmanClient}, {@link GearmanWorker} and {@link GearmanAdminClient}.
  *
  * ## The poll core's invariants
- * Written here, checked by {@link ConnectionManager.assertInvariants} (run after every iteration
+ * Written here, checked by `assertInvariants()` (run after every iteration
  * pass with `NODE_DEBUG=gearman-invariants`, and by the unit specs); the cheap ones are asserted
  * where they could break.
  * 1. A loop's `state` only moves forward: `'idle'` → `'waiting'` (only in `runLoop`) → `'ended'`
@@ -347,7 +347,7 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  *    ended loop is in no list, registered nowhere, and has no timer.
  * 3. The watch registry maps a target to the waiting loops that watch it (one loop, or a list of
  *    two or more); a target with none has no entry. It lives in `watchers`, or, for a target that
- *    is a {@link WaitSlot} (a client request's side object), in that slot, which only the manager
+ *    is a `WaitSlot` (a client request's side object), in that slot, which only the manager
  *    touches. Admin commands and a worker's stop signal carry nothing of the poll loop.
  * 4. A `'queued'` loop is in one of the scheduler's queues; a loop is queued at most once until
  *    its iteration, so a burst of wakes is one iteration. A queue entry whose loop is no longer
@@ -391,7 +391,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /** The waiting loops that wake on any activity of their connections (invariant 2). */
   private readonly activityLoops = new Set<PollLoop>();
   /**
-   * Target → the waiting loops watching it, for targets that are not a {@link WaitSlot}
+   * Target → the waiting loops watching it, for targets that are not a `WaitSlot`
    * (invariant 3). Entries go when their loops end.
    */
   private readonly watchers = new Map<object, PollLoop | PollLoop[]>();
@@ -737,7 +737,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   /**
    * Wakes the loops watching `target` (see {@link PollOptions.watch}): each runs one iteration
-   * (see {@link LoopCadence}). O(number of loops watching `target`).
+   * (see `LoopCadence`). O(number of loops watching `target`).
    */
   wake(target: object): void {
     const w = this.watchersOf(target);

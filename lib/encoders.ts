@@ -60,7 +60,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static encode(value: unknown): string | Uint8Array {
-    void value;
+    void value; // a stub: subclasses override it
     throw new Error(`${this.name}.encode is not implemented`);
   }
 
@@ -69,7 +69,7 @@ export class DataEncoder {
    * @throws Error "not implemented": subclasses override it
    */
   static decode(data: Buffer): unknown {
-    void data;
+    void data; // a stub: subclasses override it
     throw new Error(`${this.name}.decode is not implemented`);
   }
 }
@@ -86,11 +86,11 @@ export class DataEncoder {
 export class NoopEncoder extends DataEncoder {
   /**
    * @returns `value` unchanged
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor a `Uint8Array`/`Buffer`
+   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (an encoder's own error about a value, not an argument check: user encoders throw what they like)
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new InvalidArgumentError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
+    throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
   /** @returns `data` unchanged */
@@ -102,11 +102,11 @@ export class NoopEncoder extends DataEncoder {
 /** Strings in, strings out: received data is decoded as UTF-8 text. */
 export class Utf8Encoder extends DataEncoder {
   /**
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` is neither a string nor bytes
+   * @throws TypeError if `value` is neither a string nor bytes
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new InvalidArgumentError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
+    throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
   /** @returns the UTF-8 text of `data` */
@@ -118,11 +118,11 @@ export class Utf8Encoder extends DataEncoder {
 /** Any JSON value in, the parsed value out. Empty data decodes as `null`. */
 export class JsonEncoder extends DataEncoder {
   /**
-   * @throws {@link InvalidArgumentError} (a TypeError) if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
+   * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
    */
   static override encode(value: unknown): string | Uint8Array {
     const text = JSON.stringify(value);
-    if (text === undefined) throw new InvalidArgumentError(`JsonEncoder cannot encode ${typeName(value)}`);
+    if (text === undefined) throw new TypeError(`JsonEncoder cannot encode ${typeName(value)}`);
     return text;
   }
 

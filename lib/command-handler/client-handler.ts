@@ -166,7 +166,7 @@ export class ClientCommandHandler extends CommandHandler {
   unresponsive = false;
 
   /**
-   * @param host - the owning client (or any {@link ClientHandlerHost})
+   * @param host - the owning client (or any `ClientHandlerHost`)
    * @param connection - the connection served
    */
   constructor(host: ClientHandlerHost, connection: GearmanConnection) {

@@ -93,7 +93,7 @@ export abstract class CommandHandler {
   private readonly typed: Array<TableEntry | undefined> | undefined;
 
   /**
-   * @param connectionManager - the owning manager, or any {@link HandlerHost}
+   * @param connectionManager - the owning manager, or any `HandlerHost`
    * @param connection - the connection served
    */
   constructor(connectionManager: HandlerHost | ConnectionManager<CommandHandler>, connection: GearmanConnection) {

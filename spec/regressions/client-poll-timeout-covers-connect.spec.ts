@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GearmanClient, JOB_UNKNOWN } from '../../lib/index.js';
+import { GearmanClient, GearmanJob, GearmanJobRequest, JOB_UNKNOWN } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
 import { FakeGearmanServer } from '../helpers/fake-server.js';
 import { res } from '../helpers/packets.js';
@@ -108,6 +108,17 @@ describe('pollTimeout covers the connect', () => {
       [JOB_UNKNOWN, true, 0],
       [JOB_UNKNOWN, true, 0],
     ]);
+  });
+
+  it('getJobStatus: the connect for the query is bounded by its pollTimeout too', async () => {
+    const port = await fullListener();
+    const client = new GearmanClient([`127.0.0.1:${port}`], { connectTimeoutMs: 20_000 });
+    cleanup.push(() => client.shutdown());
+    const request = new GearmanJobRequest(new GearmanJob(client.connectionList[0]!, 'H:somewhere:1', 't', 'u', 'x'));
+    const started = Date.now();
+    const answered = await client.getJobStatus(request, { pollTimeout: 0.3 });
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(answered.timedOut).toBe(true);
   });
 
   it('an unanswered TLS handshake is bounded too, and a connect that completes after the deadline sends nothing', async () => {
