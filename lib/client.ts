@@ -322,11 +322,15 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * was lost during the wait and none of the call's connections is left; `error.requests`
    * holds the request
    * @throws {@link ExceededConnectionAttempts} (rejects) once `maxRetries + 1` sends are used up
+   * @throws `signal.reason` (rejects, within the turn of the abort) when `signal` aborts; the
+   * request keeps the state it had reached (see {@link AbortOptions})
    *
    * @example
    * ```ts
    * const request = await client.submitJob('task_name', 'arbitrary binary data');
    * const bg = await client.submitJob('task_name', 'data', { priority: PRIORITY_HIGH, background: true });
+   * const later = await client.submitJob('report', 'q3', { background: true, when: new Date(Date.now() + 60_000) });
+   * const watched = await client.submitJob('resize', image, { onStatus: (n, d) => console.log(`${n}/${d}`), signal: AbortSignal.timeout(30_000) });
    * ```
    */
   submitJob(task: string, data: unknown, options: SubmitJobOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>> {
