@@ -105,7 +105,6 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
 
   /** @internal */
   protected createCommandHandler(connection: GearmanConnection): AdminClientCommandHandler {
-    this.announcer.connected(connection);
     return new AdminClientCommandHandler(this, connection);
   }
 
@@ -377,6 +376,16 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
   off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
     this.announcer.off(event, listener);
     return this;
+  }
+
+  /**
+   * Connects if needed (see {@link ConnectionManager.establishConnection}); a new connection is
+   * announced with `'connect'`.
+   */
+  override async establishConnection(connection: GearmanConnection): Promise<GearmanConnection> {
+    const established = await super.establishConnection(connection);
+    this.announcer.connected(established);
+    return established;
   }
 
   /** @internal */
