@@ -106,7 +106,11 @@ export interface SubmitOptions<R = unknown> extends ProgressOptions<R>, AbortOpt
   waitUntilComplete?: boolean;
   /** Extra sends allowed after a lost connection; python-gearman's count. @default 0 */
   maxRetries?: number;
-  /** Seconds to wait in all; `null`/`undefined`: no limit. A timeout resolves, with `timedOut` set. */
+  /**
+   * Seconds for the whole call, connect included (nothing is sent past it); `null`, `undefined`
+   * or `Infinity`: no limit; otherwise a number >= 0. A timeout resolves, with `timedOut` set on
+   * the requests that did not reach the awaited state. @default undefined
+   */
   pollTimeout?: number | null;
 }
 
@@ -129,7 +133,7 @@ export interface SubmitJobOptions<R = unknown> extends SubmitOptions<R> {
 
 /** Options of the waits. */
 export interface WaitOptions<R = unknown> extends ProgressOptions<R>, AbortOptions {
-  /** Seconds; `null`/`undefined`: no limit. @default undefined */
+  /** Seconds for the whole call, connects included; `null`/`undefined`/`Infinity`: no limit. @default undefined */
   pollTimeout?: number | null;
 }
 
@@ -186,6 +190,8 @@ export const CLIENT_OPTION_KEYS = {
   uniqueStatus: ['pollTimeout', 'signal'],
 } satisfies Record<string, readonly string[]>;
 
+const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
+
 /**
  * A Gearman client.
  *
@@ -231,6 +237,8 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   connectionLosses = 0;
   /** Each request's own shuffled order of the servers (multi-server clients). */
   private readonly rotations = new WeakMap<GearmanJobRequest, GearmanConnection[]>();
+  /** The last task name checkTaskName accepted (a batch's jobs usually share one). */
+  private lastCheckedTask: string | undefined = undefined;
   private uniquePool = Buffer.alloc(0);
   private uniqueOffset = 0;
   /** How a request picks its server (see {@link GearmanClientOptions.serverSelection}). */
@@ -376,8 +384,10 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
         const where = `submitMultipleJobs job ${i}`;
         const job = jobs[i];
         if (typeof job !== 'object' || job === null) throw new InvalidArgumentError(`${where}: expected an object { task, data, unique?, priority? }, got ${describeValue(job)}`);
-        checkOptions(job, CLIENT_OPTION_KEYS.job, where);
-        const when = checkWhen(job.when, opts.background, job.priority, where);
+        // A batch has thousands of jobs: look for an unknown key without allocating, and let
+        // checkOptions build the message only when there is one.
+        for (const key in job) if (!JOB_KEYS.has(key)) checkOptions(job, CLIENT_OPTION_KEYS.job, where);
+        const when = job.when === undefined || job.when === null ? null : checkWhen(job.when, opts.background, job.priority, where);
         requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where, when);
       }
       return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout, signal, given) as Promise<GearmanJobRequest<ResultOf<this, E>>[]>;
@@ -448,7 +458,11 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     where = 'submitJob',
     when: number | null = null,
   ): GearmanJobRequest {
-    checkTaskName(task, where);
+    // The jobs of a batch usually share their task: check a name once in a row.
+    if (task !== this.lastCheckedTask || typeof task !== 'string') {
+      checkTaskName(task, where);
+      this.lastCheckedTask = task;
+    }
     const given = checkUnique(unique, where);
     const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
     const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
@@ -776,7 +790,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     const list = requests as GearmanJobRequest[];
     const control = signal === undefined ? undefined : new CallControl();
     const promise = new Promise<unknown>((resolve, reject) => {
-      const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, reject, control };
+      const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control };
       const before = list.map((request) => request.status);
       // The deadline covers the connects too: past it the call resolves (timedOut where no new
       // status came) and no further query is sent.
@@ -1015,6 +1029,11 @@ interface CallState {
   readonly completeAfter: boolean;
   /** ms since the epoch, or -1 for no limit: one deadline for every phase, connect included. */
   readonly deadline: number;
+  /**
+   * The call waited a while (pollTimeout > 0): a submission still unacknowledged at its deadline
+   * says the server is not answering (with pollTimeout 0 it says nothing).
+   */
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Only for a call with a signal: its abort, shared by its phases (see {@link CallControl}). */
@@ -1055,6 +1074,7 @@ class ClientWait extends PollLoop implements CallState {
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
   readonly deadline: number;
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Requests before it are known to be done with this phase. */
@@ -1075,6 +1095,7 @@ class ClientWait extends PollLoop implements CallState {
     this.targets = from.targets;
     this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
     this.reject = from.reject;
     this.losses = from.client.connectionLosses;
@@ -1095,14 +1116,14 @@ class ClientWait extends PollLoop implements CallState {
    */
   static submit(client: AnyClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null, control?: CallControl): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), resolve, reject, control }, false);
+      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, false);
     });
   }
 
   /** Starts a call that only waits for completion. */
   static complete(client: AnyClient, requests: GearmanJobRequest[], pollTimeout: number | null, control?: CallControl): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), resolve, reject, control }, 'complete').run();
+      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, 'complete').run();
     });
   }
 
@@ -1220,6 +1241,7 @@ class ConnectPhase implements CallState {
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
   readonly deadline: number;
+  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** The phase ended: sent, failed, or out of time. */
@@ -1233,6 +1255,7 @@ class ConnectPhase implements CallState {
     this.targets = from.targets;
     this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
+    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
     this.reject = from.reject;
     this.control = from.control;
@@ -1460,7 +1483,7 @@ function markTimedOut(call: CallState): void {
     } else {
       request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
     }
-    if (request.state === JOB_PENDING) call.client.noteUnanswered(request);
+    if (request.state === JOB_PENDING && call.judgesServers) call.client.noteUnanswered(request);
   }
 }
 

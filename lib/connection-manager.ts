@@ -884,10 +884,12 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
           this.scheduler.schedule(loop);
         }
       }
+      // Before the woken loops run: the worker marks its reconnect here, which keeps the
+      // connection alive for them.
+      this.onConnectionLost(connection, error);
     } finally {
       this.scheduler.endRead();
     }
-    this.onConnectionLost(connection, error);
   }
 
   /** Hook: a connection was lost (the worker schedules its reconnect here). */

@@ -138,6 +138,15 @@ export interface GearmanJobRequestEvents<R = unknown> {
   unknown: [error: GearmanError | undefined];
 }
 
+const REQUEST_OPTION_KEYS = ['priority', 'background', 'maxAttempts', 'when'];
+
+/** A plain object with only known keys (checked without allocating; checkOptions explains otherwise). */
+function plainRequestOptions(options: unknown): options is GearmanJobRequestOptions {
+  if (typeof options !== 'object' || options === null || Object.getPrototypeOf(options) !== Object.prototype) return false;
+  for (const key in options) if (key !== 'priority' && key !== 'background' && key !== 'maxAttempts' && key !== 'when') return false;
+  return true;
+}
+
 /** The rarely used parts of a {@link GearmanJobRequest}. @internal */
 class RequestExtras {
   exception: unknown = null;
@@ -248,20 +257,24 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
   /**
    * @param job - the job to submit
    * @param options - priority, background, and how many attempts are allowed
+   * @param positionalBackground - not accepted: refused with a message (python-gearman's positional form)
+   * @param positionalMaxAttempts - not accepted, as `positionalBackground`
    * @throws {@link InvalidArgumentError} if `job` is not a GearmanJob, `options` is not an options
    * object (python-gearman's positional `(job, priority, background, max_attempts)` is refused),
    * or has an unknown key
    */
-  constructor(job: GearmanJob, options: GearmanJobRequestOptions = {}, ...extra: never[]) {
+  constructor(job: GearmanJob, options: GearmanJobRequestOptions = {}, positionalBackground?: never, positionalMaxAttempts?: never) {
     super();
     if (!(job instanceof GearmanJob)) throw new InvalidArgumentError(`GearmanJobRequest: expected a GearmanJob, got ${describeValue(job)}`);
-    if (extra.length > 0) {
+    // Named parameters, not a rest parameter or `arguments`: the client makes one request per
+    // job, and those would allocate on every call.
+    if (positionalBackground !== undefined || positionalMaxAttempts !== undefined) {
       throw new InvalidArgumentError(
-        `GearmanJobRequest: expected (job, { priority?, background?, maxAttempts?, when? }), got ${2 + extra.length} arguments; ` +
+        'GearmanJobRequest: expected (job, { priority?, background?, maxAttempts?, when? }), got more arguments; ' +
           'python-gearman\'s positional priority, background and max_attempts are named options here',
       );
     }
-    const opts = checkOptions(options, ['priority', 'background', 'maxAttempts', 'when'], 'GearmanJobRequest');
+    const opts = plainRequestOptions(options) ? options : checkOptions(options, REQUEST_OPTION_KEYS, 'GearmanJobRequest');
     const maxAttempts = opts.maxAttempts ?? 1;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new InvalidArgumentError(`GearmanJobRequest: maxAttempts must be an integer >= 1, got ${describeValue(maxAttempts)}`);

@@ -1,7 +1,7 @@
 // The poll loop of ConnectionManager (python-gearman's poll_connections_until_stopped and
 // poll_connections_once) over fake sockets, with a tiny manager whose handler records ECHO_RES.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionManager, type Logger } from '../../lib/connection-manager.js';
+import { ConnectionManager, PollLoop, type Logger } from '../../lib/connection-manager.js';
 import { CommandHandler } from '../../lib/command-handler/command-handler.js';
 import type { GearmanConnection } from '../../lib/connection.js';
 import type { PacketArgs } from '../../lib/protocol/decoder.js';
@@ -522,5 +522,120 @@ describe('sockets set up by the connection', () => {
     sock!.deliver(res('ECHO_RES', 'x'));
     await loop;
     expect(sock!.refed).toBe(false);
+  });
+});
+
+describe('the poll core (named states, one scheduler, the watch registry)', () => {
+  /** A minimal watch-only loop, to drive the manager's loop API directly. */
+  class ProbeLoop extends PollLoop {
+    readonly connections = null;
+    readonly wakesOnActivity = false;
+    checks = 0;
+    ended: string | undefined;
+    constructor(
+      readonly watched: object | object[] | undefined,
+      private readonly keepGoing: () => boolean = () => true,
+    ) {
+      super();
+    }
+    check(): boolean {
+      this.checks++;
+      return this.keepGoing();
+    }
+    finish(timedOut: boolean): void {
+      this.ended = timedOut ? 'timeout' : 'stopped';
+    }
+    fail(error: unknown): void {
+      this.ended = `failed: ${(error as Error).message}`;
+    }
+  }
+
+  it('a loop runs once: starting it again is an invariant error, not a second wait', async () => {
+    const m = manager();
+    await connectAll(m);
+    const loop = new ProbeLoop({}, () => false);
+    m.runLoop(loop, null);
+    expect([loop.state, loop.ended]).toEqual(['ended', 'stopped']);
+    expect(() => m.runLoop(loop, null)).toThrow(/invariant broken: runLoop of a loop that is ended/);
+  });
+
+  it("wakes are coalesced: a loop is 'queued' once however many of its targets are woken, and iterates once", async () => {
+    const m = manager();
+    await connectAll(m);
+    const a = {};
+    const b = {};
+    const loop = new ProbeLoop([a, b]);
+    m.runLoop(loop, null);
+    expect([loop.state, loop.checks]).toEqual(['waiting', 1]);
+    m.wake(a);
+    m.wake(b);
+    m.wake(a);
+    expect(loop.state).toBe('queued');
+    m.assertInvariants();
+    await Promise.resolve();
+    expect([loop.state, loop.checks]).toEqual(['waiting', 2]);
+    m.shutdown();
+    expect(loop.ended).toMatch(/^failed: shutdown\(\)/);
+    // Ended: unregistered from both targets; waking them does nothing.
+    m.wake(a);
+    await Promise.resolve();
+    expect(loop.checks).toBe(2);
+    m.assertInvariants();
+  });
+
+  it('two loops on one target: each is woken, and one ending leaves the other registered', async () => {
+    const m = manager();
+    await connectAll(m);
+    const target = {};
+    let stopFirst = false;
+    const first = new ProbeLoop(target, () => !stopFirst);
+    const second = new ProbeLoop(target);
+    m.runLoop(first, null);
+    m.runLoop(second, null);
+    stopFirst = true;
+    m.wake(target);
+    await Promise.resolve();
+    expect([first.state, first.ended, second.state, second.checks]).toEqual(['ended', 'stopped', 'waiting', 2]);
+    m.assertInvariants();
+    m.wake(target);
+    await Promise.resolve();
+    expect(second.checks).toBe(3);
+  });
+
+  it('a timeout that fires while the loop is queued runs that iteration once, then times out', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const m = manager();
+    await connectAll(m);
+    const target = {};
+    const loop = new ProbeLoop(target);
+    m.runLoop(loop, 1);
+    m.wake(target);
+    expect(loop.state).toBe('queued');
+    vi.advanceTimersByTime(1000);
+    expect([loop.state, loop.ended, loop.checks]).toEqual(['ended', 'timeout', 2]);
+    await Promise.resolve(); // the stale queue entry is skipped
+    expect(loop.checks).toBe(2);
+    m.assertInvariants();
+  });
+
+  it('the sockets are referenced exactly while a loop waits, whatever kind of loop it is', async () => {
+    const m = manager();
+    const [sock] = await connectAll(m);
+    expect(sock!.refed).toBe(false);
+    const target = {};
+    let stop = false;
+    const watching = new ProbeLoop(target, () => !stop);
+    m.runLoop(watching, null);
+    expect(sock!.refed).toBe(true);
+    const callback = m.pollConnectionsUntilStopped(m.connectionList, () => !stop);
+    stop = true;
+    m.wake(target);
+    await Promise.resolve();
+    expect(watching.state).toBe('ended');
+    expect(sock!.refed).toBe(true); // the callback loop still waits
+    sock!.deliver(res('NOOP'));
+    expect(await callback).toBe(false);
+    expect(sock!.refed).toBe(false);
+    m.assertInvariants();
   });
 });
