@@ -1383,7 +1383,9 @@ function listenForProgress<R>(requests: GearmanJobRequest<R> | GearmanJobRequest
  * when it settles.
  */
 function settleCall(promise: Promise<unknown>, control: CallControl | undefined, signal: AbortSignal | undefined, detach: (() => void) | undefined): Promise<unknown> {
-  const raced = raceAbort(promise, signal, () => control?.abort());
+  // The common call (no signal, no callbacks) gets its wait's promise as it is: nothing allocated.
+  if (signal === undefined && detach === undefined) return promise;
+  const raced = signal === undefined ? promise : raceAbort(promise, signal, () => control?.abort());
   if (detach === undefined) return raced;
   return raced.finally(detach);
 }
