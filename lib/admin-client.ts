@@ -36,6 +36,7 @@ import {
   type WorkerRow,
 } from './protocol/admin.js';
 import type { HostEntry } from './hosts.js';
+import { ConnectionAnnouncer, shutdownAndWait, type ConnectionStateEvents } from './connection-events.js';
 
 export type { JobRow, PriorityStatusRow, StatusRow, WorkerRow } from './protocol/admin.js';
 
@@ -528,5 +529,73 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
   async getUniqueJobs(options?: AdminCallOptions): Promise<string[]> {
     const timeout = this.callTimeout(options, 'getUniqueJobs');
     return parseUniqueJobs((await this.text(['show', 'unique', 'jobs'], 'list', timeout)).lines);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection events and disposal (#12)
+
+  private readonly announcer = new ConnectionAnnouncer();
+
+  /**
+   * Listens for `'connect'` (the server was reached; `(address)`) or `'disconnect'` (its
+   * connection ended; `(address, error)`, `error` undefined after {@link shutdown}). Listeners
+   * run after the library's own work; one that throws has its error rethrown on
+   * `process.nextTick`.
+   *
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called with the address (`host:port`) and, for a loss, the error
+   * @returns this admin client
+   * @throws TypeError for another event name or a listener that is not a function
+   *
+   * @example
+   * ```ts
+   * admin.on('disconnect', (address, error) => console.warn(`${address} lost: ${error?.message ?? 'closed'}`));
+   * ```
+   */
+  on<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener);
+    return this;
+  }
+
+  /** As {@link on}, for the next event only. @returns this admin client */
+  once<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener, true);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on} or {@link once}. @returns this admin client */
+  off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Connects if needed (see {@link ConnectionManager.establishConnection}); a new connection is
+   * announced with `'connect'`.
+   */
+  override async establishConnection(connection: GearmanConnection): Promise<GearmanConnection> {
+    const established = await super.establishConnection(connection);
+    this.announcer.connected(established);
+    return established;
+  }
+
+  /** @internal */
+  protected override onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
+    super.onConnectionLost(connection, error);
+    this.announcer.lost(connection, error);
+  }
+
+  /** Closes the connection (see {@link ConnectionManager.shutdown}); a `'disconnect'` without error follows. */
+  override shutdown(): void {
+    super.shutdown();
+    for (const connection of this.connectionList) this.announcer.lost(connection);
+  }
+
+  /**
+   * `await using admin = new GearmanAdminClient(...)`: {@link shutdown}, then waits until the
+   * socket has closed.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await shutdownAndWait(this);
   }
 }

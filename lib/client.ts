@@ -8,7 +8,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
-import { ClientCommandHandler, StatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
+import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
@@ -17,11 +17,30 @@ import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeVal
 import { staticDataEncoder } from './encoders.js';
 import { validatePacket } from './protocol/encoder.js';
 import type { HostEntry } from './hosts.js';
+import type { DataEncoderLike, DecodedType, NoopEncoder } from './encoders.js';
+import { abortReason, checkSignal, raceAbort } from './abort.js';
+import { ConnectionAnnouncer, shutdownAndWait, type ConnectionStateEvents } from './connection-events.js';
+import { HashRing, SERVER_SELECTIONS, type ServerSelection } from './server-selection.js';
+import { CommandType } from './protocol/commands.js';
 
 export { JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_FAILED, JOB_COMPLETE, PRIORITY_NONE, PRIORITY_LOW, PRIORITY_HIGH } from './constants.js';
 
-/** Options of a {@link GearmanClient}. */
-export interface GearmanClientOptions extends ConnectionManagerOptions {
+/**
+ * Options of a {@link GearmanClient}.
+ *
+ * @typeParam E - the type of `dataEncoder`, which types the client's results, data and warnings
+ */
+export interface GearmanClientOptions<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManagerOptions {
+  /** Converts job data to and from bytes; its `decode` types the client's results (see {@link DecodedType}). @default NoopEncoder */
+  dataEncoder?: E;
+  /**
+   * How a request picks its server: `'shuffle'` (python-gearman's: each request its own random
+   * order of the servers), or `'unique-hash'` (a consistent hash of the unique over the servers'
+   * addresses, so every client sends a unique to the same server and gearmand can coalesce it;
+   * when that server is down, the request falls over in a fixed order per unique).
+   * @default 'shuffle'
+   */
+  serverSelection?: ServerSelection;
   /** Random bytes in a generated unique (hex-encoded, so twice as many characters). @default 16 */
   randomUniqueBytes?: number;
   /**
@@ -38,14 +57,49 @@ export interface JobSpec {
   task: string;
   /** Job data, encoded with the client's `dataEncoder`. */
   data: unknown;
+  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. */
+  when?: Date | number | null;
   /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
 }
 
-/** Options of {@link GearmanClient.submitJob} and {@link GearmanClient.submitMultipleJobs}. */
-export interface SubmitOptions {
+/**
+ * Callbacks called in order as a request's updates arrive, while the call waits (each is removed
+ * when the call settles). A callback that throws has its error rethrown on `process.nextTick`;
+ * the wait goes on.
+ *
+ * @typeParam R - the decoded type of data and warnings (the client's encoder's)
+ */
+export interface ProgressOptions<R = unknown> {
+  /** WORK_DATA, decoded, and the request it is for. */
+  onData?(data: R, request: GearmanJobRequest<R>): void;
+  /** WORK_WARNING, decoded, and the request it is for. */
+  onWarning?(data: R, request: GearmanJobRequest<R>): void;
+  /** WORK_STATUS (or STATUS_RES for a status query): the progress, and the request it is for. */
+  onStatus?(numerator: number, denominator: number, request: GearmanJobRequest<R>): void;
+}
+
+/** Options of every call that waits: a signal that ends the wait. */
+export interface AbortOptions {
+  /**
+   * Ends the wait: the call rejects at once with `signal.reason` (a `DOMException` named
+   * `AbortError`, or `TimeoutError` for `AbortSignal.timeout()`), nothing more is sent, and the
+   * requests keep the state they had reached (`timedOut` untouched). A Gearman client cannot
+   * withdraw a submitted job: a job the server accepted stays queued or running there, and a
+   * later wait can still follow it. An already aborted signal rejects before anything is sent.
+   * @default undefined
+   */
+  signal?: AbortSignal | null;
+}
+
+/**
+ * Options of {@link GearmanClient.submitJob} and {@link GearmanClient.submitMultipleJobs}.
+ *
+ * @typeParam R - the decoded type of data, warnings and results
+ */
+export interface SubmitOptions<R = unknown> extends ProgressOptions<R>, AbortOptions {
   /** Background (detached) job: the call ends once the server accepted it. @default false */
   background?: boolean;
   /** Wait for the result (foreground) as well as for acceptance. @default true */
@@ -61,7 +115,16 @@ export interface SubmitOptions {
 }
 
 /** Options of {@link GearmanClient.submitJob}: {@link SubmitOptions} plus the job's own. */
-export interface SubmitJobOptions extends SubmitOptions {
+export interface SubmitJobOptions<R = unknown> extends SubmitOptions<R> {
+  /**
+   * Run no earlier than this time: a `Date`, or epoch seconds (a `Date` is rounded up to the next
+   * second). Sends SUBMIT_JOB_EPOCH, so only for `background: true` jobs without a priority.
+   * gearmand 1.1.20 does not wake a sleeping worker when the time comes (gearmand issue #343):
+   * the job is handed out at the worker's next GRAB; submitting any job for a function the
+   * worker registered, at the due time, wakes it.
+   * @default undefined (run as soon as a worker takes it)
+   */
+  when?: Date | number | null;
   /** Coalescing key; generated when missing or empty. */
   unique?: string | null;
   /** @default PRIORITY_NONE */
@@ -69,27 +132,62 @@ export interface SubmitJobOptions extends SubmitOptions {
 }
 
 /** Options of the waits. */
-export interface WaitOptions {
+export interface WaitOptions<R = unknown> extends ProgressOptions<R>, AbortOptions {
   /** Seconds for the whole call, connects included; `null`/`undefined`/`Infinity`: no limit. @default undefined */
   pollTimeout?: number | null;
 }
 
 /** Options of {@link GearmanClient.submitMultipleRequests}. */
-export interface SubmitRequestsOptions extends WaitOptions {
+export interface SubmitRequestsOptions<R = unknown> extends WaitOptions<R> {
   /** @default true */
   waitUntilComplete?: boolean;
 }
+
+/** Options of {@link GearmanClient.getJobStatusByUnique}. */
+export interface UniqueStatusOptions extends AbortOptions {
+  /** Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
+  pollTimeout?: number | null;
+}
+
+/** What {@link GearmanClient.getJobStatusByUnique} resolves with (STATUS_RES_UNIQUE). */
+export interface UniqueStatus {
+  /** The unique asked about. */
+  unique: string;
+  /** Whether the server holds a job with that unique (queued or running). */
+  known: boolean;
+  /** Whether a worker is running it. */
+  running: boolean;
+  /** Progress numerator (0 before the first WORK_STATUS). */
+  numerator: number;
+  /** Progress denominator (0 before the first WORK_STATUS). */
+  denominator: number;
+  /** Clients waiting for the job's result (foreground submissions, coalesced ones included). */
+  waitingClients: number;
+  /** No answer came within `pollTimeout`; the other fields are then the unknown answer's. */
+  timedOut: boolean;
+}
+
+/**
+ * The type of a client's results, data and warnings: its `dataEncoder`'s `decode` result. For a
+ * subclass that overrides the `dataEncoder` field (the python-gearman habit) that field's type
+ * counts; otherwise the type argument's (inferred from the `dataEncoder` option).
+ *
+ * @typeParam C - the client type
+ * @typeParam E - its encoder type argument
+ */
+export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLike extends D ? DecodedType<E> : DecodedType<D>) : DecodedType<E>;
 
 const UNIQUE_POOL_BYTES = 8192;
 
 /** The keys of each options object the client takes (checked with checkOptions). @internal */
 export const CLIENT_OPTION_KEYS = {
-  constructor: ['dataEncoder', 'connectTimeoutMs', 'keepAlive', 'maxPacketSize', 'logger', 'createSocket', 'randomUniqueBytes', 'exceptions'],
-  submitJob: ['unique', 'priority', 'background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
-  submitMultipleJobs: ['background', 'waitUntilComplete', 'maxRetries', 'pollTimeout'],
-  job: ['task', 'data', 'unique', 'priority'],
-  submitMultipleRequests: ['waitUntilComplete', 'pollTimeout'],
-  wait: ['pollTimeout'],
+  constructor: ['dataEncoder', 'connectTimeoutMs', 'keepAlive', 'maxPacketSize', 'logger', 'createSocket', 'randomUniqueBytes', 'exceptions', 'serverSelection'],
+  submitJob: ['unique', 'priority', 'background', 'waitUntilComplete', 'maxRetries', 'pollTimeout', 'signal', 'when', 'onData', 'onWarning', 'onStatus'],
+  submitMultipleJobs: ['background', 'waitUntilComplete', 'maxRetries', 'pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  job: ['task', 'data', 'unique', 'priority', 'when'],
+  submitMultipleRequests: ['waitUntilComplete', 'pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  wait: ['pollTimeout', 'signal', 'onData', 'onWarning', 'onStatus'],
+  uniqueStatus: ['pollTimeout', 'signal'],
 } satisfies Record<string, readonly string[]>;
 
 const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
@@ -121,9 +219,16 @@ const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
  * const request = await client.submitJob('reverse', 'hello');
  * if (request.complete) console.log(request.state, request.result?.toString()); // COMPLETE olleh
  * client.shutdown();
+ *
+ * // Results typed by the encoder, progress callbacks, and cleanup at the end of the block:
+ * await using json = new GearmanClient(['localhost:4730'], { dataEncoder: JsonEncoder });
+ * const sum = await json.submitJob('sum', [1, 2], { onStatus: (n, d) => console.log(`${n}/${d}`) });
  * ```
+ *
+ * @typeParam E - the type of the `dataEncoder`: its `decode` result types results, data and
+ * warnings (see {@link ResultOf}; a subclass that overrides the `dataEncoder` field is typed by it)
  */
-export class GearmanClient extends ConnectionManager<ClientCommandHandler> implements ClientHandlerHost {
+export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> implements ClientHandlerHost {
   /** Random bytes per generated unique (hex-encoded). */
   randomUniqueBytes: number;
   /** Send OPTION_REQ `exceptions` on connect. */
@@ -136,15 +241,24 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
   private lastCheckedTask: string | undefined = undefined;
   private uniquePool = Buffer.alloc(0);
   private uniqueOffset = 0;
+  /** How a request picks its server (see {@link GearmanClientOptions.serverSelection}). */
+  readonly serverSelection: ServerSelection;
+  private readonly announcer = new ConnectionAnnouncer();
+  private hashRing: HashRing<GearmanConnection> | undefined = undefined;
 
   /**
    * @param hostList - servers; none means `['localhost:4730']`
    * @param options - see {@link GearmanClientOptions}
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */
-  constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions = {}) {
+  constructor(hostList?: HostEntry[] | null, options: GearmanClientOptions<E> = {}) {
     const opts = checkOptions(options, CLIENT_OPTION_KEYS.constructor, 'GearmanClient options');
     super(hostList, opts);
+    const selection = opts.serverSelection ?? 'shuffle';
+    if (!SERVER_SELECTIONS.includes(selection)) {
+      throw new InvalidArgumentError(`GearmanClient options: serverSelection must be 'shuffle' or 'unique-hash', got ${describeValue(selection)}`);
+    }
+    this.serverSelection = selection;
     // python-gearman's class attribute, translated literally (`static dataEncoder = JsonEncoder`
     // on a subclass), counts as well as the instance field; the option wins over both.
     if (opts.dataEncoder === undefined) {
@@ -161,6 +275,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
 
   /** @internal */
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
+    this.announcer.connected(connection);
     return new ClientCommandHandler(this, connection);
   }
 
@@ -215,19 +330,26 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * was lost during the wait and none of the call's connections is left; `error.requests`
    * holds the request
    * @throws {@link ExceededConnectionAttempts} (rejects) once `maxRetries + 1` sends are used up
+   * @throws `signal.reason` (rejects, within the turn of the abort) when `signal` aborts; the
+   * request keeps the state it had reached (see {@link AbortOptions})
    *
    * @example
    * ```ts
    * const request = await client.submitJob('task_name', 'arbitrary binary data');
    * const bg = await client.submitJob('task_name', 'data', { priority: PRIORITY_HIGH, background: true });
+   * const later = await client.submitJob('report', 'q3', { background: true, when: new Date(Date.now() + 60_000) });
+   * const watched = await client.submitJob('resize', image, { onStatus: (n, d) => console.log(`${n}/${d}`), signal: AbortSignal.timeout(30_000) });
    * ```
    */
-  submitJob(task: string, data: unknown, options: SubmitJobOptions = {}): Promise<GearmanJobRequest> {
+  submitJob(task: string, data: unknown, options: SubmitJobOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>> {
     try {
       const given = checkOptions(options, CLIENT_OPTION_KEYS.submitJob, 'submitJob');
       const opts = submitOptions(given, 'submitJob');
-      const request = this.createRequest(task, data, given.unique, given.priority, opts.background, opts.maxRetries, 'submitJob');
-      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest>;
+      const signal = checkSignal(given.signal, 'submitJob');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      const when = checkWhen(given.when, opts.background, given.priority, 'submitJob');
+      const request = this.createRequest(task, data, given.unique, given.priority, opts.background, opts.maxRetries, 'submitJob', when);
+      return this.submit(request, opts.waitUntilComplete, opts.pollTimeout, signal, given) as Promise<GearmanJobRequest<ResultOf<this, E>>>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -250,9 +372,12 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * await client.waitUntilJobsCompleted(requests, { pollTimeout: 5 });
    * ```
    */
-  submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions = {}): Promise<GearmanJobRequest[]> {
+  submitMultipleJobs(jobs: readonly JobSpec[], options: SubmitOptions<ResultOf<this, E>> = {}): Promise<GearmanJobRequest<ResultOf<this, E>>[]> {
     try {
-      const opts = submitOptions(checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleJobs, 'submitMultipleJobs'), 'submitMultipleJobs');
+      const given = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleJobs, 'submitMultipleJobs');
+      const opts = submitOptions(given, 'submitMultipleJobs');
+      const signal = checkSignal(given.signal, 'submitMultipleJobs');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (!Array.isArray(jobs)) throw new InvalidArgumentError(`submitMultipleJobs: expected an array of { task, data } jobs, got ${describeValue(jobs)}`);
       const requests: GearmanJobRequest[] = new Array(jobs.length);
       for (let i = 0; i < jobs.length; i++) {
@@ -262,9 +387,10 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
         // A batch has thousands of jobs: look for an unknown key without allocating, and let
         // checkOptions build the message only when there is one.
         for (const key in job) if (!JOB_KEYS.has(key)) checkOptions(job, CLIENT_OPTION_KEYS.job, where);
-        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where);
+        const when = job.when === undefined || job.when === null ? null : checkWhen(job.when, opts.background, job.priority, where);
+        requests[i] = this.createRequest(job.task, job.data, job.unique, job.priority, opts.background, opts.maxRetries, where, when);
       }
-      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout) as Promise<GearmanJobRequest[]>;
+      return this.submit(requests, opts.waitUntilComplete, opts.pollTimeout, signal, given) as Promise<GearmanJobRequest<ResultOf<this, E>>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -285,22 +411,37 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * const timedOut = retried.filter((r) => r.timedOut);
    * ```
    */
-  submitMultipleRequests(requests: GearmanJobRequest[], options: SubmitRequestsOptions = {}): Promise<GearmanJobRequest[]> {
+  submitMultipleRequests<R>(requests: GearmanJobRequest<R>[], options: SubmitRequestsOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'submitMultipleRequests');
       const opts = checkOptions(options, CLIENT_OPTION_KEYS.submitMultipleRequests, 'submitMultipleRequests');
       const pollTimeout = checkPollTimeout(opts.pollTimeout, 'submitMultipleRequests');
-      for (const request of requests) this.prepare(request, 'submitMultipleRequests');
-      for (const request of requests) this.withdrawFromUnresponsive(request);
-      return this.submit(requests, opts.waitUntilComplete ?? true, pollTimeout) as Promise<GearmanJobRequest[]>;
+      const signal = checkSignal(opts.signal, 'submitMultipleRequests');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      const list = requests as GearmanJobRequest[];
+      for (const request of list) this.prepare(request, 'submitMultipleRequests');
+      for (const request of list) this.withdrawFromUnresponsive(request);
+      return this.submit(requests, opts.waitUntilComplete ?? true, pollTimeout, signal, opts) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Runs the accept phase, then (if asked) the completion phase, on one wait object. */
-  private submit(requests: GearmanJobRequest | GearmanJobRequest[], waitUntilComplete: boolean, pollTimeout: number | null): Promise<unknown> {
-    return ClientWait.submit(this, requests, waitUntilComplete, pollTimeout);
+  /**
+   * Runs the accept phase, then (if asked) the completion phase; with a signal, an abort ends
+   * the call (see {@link AbortOptions}); progress callbacks listen while it waits.
+   */
+  private submit<R>(
+    requests: GearmanJobRequest<R> | GearmanJobRequest<R>[],
+    waitUntilComplete: boolean,
+    pollTimeout: number | null,
+    signal?: AbortSignal,
+    progress?: ProgressOptions<R>,
+  ): Promise<unknown> {
+    const control = signal === undefined ? undefined : new CallControl();
+    const detach = listenForProgress(requests, progress);
+    const promise = ClientWait.submit(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout, control);
+    return settleCall(promise, control, signal, detach);
   }
 
   /**
@@ -315,6 +456,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     background: boolean,
     maxRetries: number,
     where = 'submitJob',
+    when: number | null = null,
   ): GearmanJobRequest {
     // The jobs of a batch usually share their task: check a name once in a row.
     if (task !== this.lastCheckedTask || typeof task !== 'string') {
@@ -323,7 +465,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     }
     const given = checkUnique(unique, where);
     const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
-    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1 });
+    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
     if (given === null) request.wire.generatedUnique = true;
     this.prepare(request, where);
     return request;
@@ -344,7 +486,13 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
       request.job.unique = this.generateUnique();
       wire.generatedUnique = true;
     }
-    validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
+    if (request.when !== null) {
+      // SUBMIT_JOB_EPOCH (#12): a request built by the caller is checked here too.
+      checkWhen(request.when, request.background, request.priority, where);
+      validatePacket(CommandType.SUBMIT_JOB_EPOCH, [request.job.task, request.job.unique, String(request.when), encoded]);
+    } else {
+      validatePacket(submitCommand(request.background, request.priority), [request.job.task, request.job.unique, encoded]);
+    }
     wire.encoded = encoded;
     wire.encodedFrom = request.job.data;
     wire.validatedUnique = request.job.unique;
@@ -388,6 +536,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     const list = this.connectionList;
     if (list.length <= 1) return list;
     let rotation = this.rotations.get(request);
+    if ((rotation === undefined || rotation.length === 0) && this.serverSelection === 'unique-hash') {
+      // Routing by unique (#12): the unique's fixed fail-over order on the ring.
+      rotation = this.ring().order(routingKey(request));
+      this.rotations.set(request, rotation);
+    }
     if (rotation === undefined || rotation.length === 0) {
       rotation = list.slice();
       for (let i = rotation.length - 1; i > 0; i--) {
@@ -551,12 +704,15 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * @returns the same array
    * @throws {@link ServerUnavailable}, {@link ExceededConnectionAttempts} (rejects)
    */
-  waitUntilJobsAccepted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  waitUntilJobsAccepted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsAccepted');
-      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsAccepted').pollTimeout, 'waitUntilJobsAccepted');
-      for (const request of requests) this.prepare(request, 'waitUntilJobsAccepted');
-      return this.submit(requests, false, pollTimeout) as Promise<GearmanJobRequest[]>;
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsAccepted');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'waitUntilJobsAccepted');
+      const signal = checkSignal(opts.signal, 'waitUntilJobsAccepted');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      for (const request of requests as GearmanJobRequest[]) this.prepare(request, 'waitUntilJobsAccepted');
+      return this.submit(requests, false, pollTimeout, signal, opts) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -572,11 +728,17 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * @throws {@link ServerUnavailable} (rejects) if requests were lost and no connection is left;
    * `error.requests` holds them, `JOB_UNKNOWN`, ready for {@link submitMultipleRequests}
    */
-  waitUntilJobsCompleted(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  waitUntilJobsCompleted<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     try {
       checkRequests(requests, 'waitUntilJobsCompleted');
-      const pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsCompleted').pollTimeout, 'waitUntilJobsCompleted');
-      return ClientWait.complete(this, requests, pollTimeout) as Promise<GearmanJobRequest[]>;
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'waitUntilJobsCompleted');
+      const pollTimeout = checkPollTimeout(opts.pollTimeout, 'waitUntilJobsCompleted');
+      const signal = checkSignal(opts.signal, 'waitUntilJobsCompleted');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      const control = signal === undefined ? undefined : new CallControl();
+      const detach = listenForProgress(requests, opts);
+      const promise = ClientWait.complete(this, requests as GearmanJobRequest[], pollTimeout, control);
+      return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -593,7 +755,7 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    * @returns the request, its `status` replaced; `timedOut` if no new status arrived
    * @throws {@link InvalidClientState} (rejects) if the request has no handle
    */
-  getJobStatus(request: GearmanJobRequest, options: WaitOptions = {}): Promise<GearmanJobRequest> {
+  getJobStatus<R>(request: GearmanJobRequest<R>, options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>> {
     return this.statuses([request], options).then(() => request);
   }
 
@@ -602,15 +764,21 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
    *
    * @returns the same array
    */
-  getJobStatuses(requests: GearmanJobRequest[], options: WaitOptions = {}): Promise<GearmanJobRequest[]> {
+  getJobStatuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     return this.statuses(requests, options);
   }
 
-  private statuses(requests: GearmanJobRequest[], options: WaitOptions): Promise<GearmanJobRequest[]> {
+  private statuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R>): Promise<GearmanJobRequest<R>[]> {
     let pollTimeout: number | null;
+    let signal: AbortSignal | undefined;
+    let detach: (() => void) | undefined;
     try {
       checkRequests(requests, 'getJobStatuses');
-      pollTimeout = checkPollTimeout(checkOptions(options, CLIENT_OPTION_KEYS.wait, 'getJobStatuses').pollTimeout, 'getJobStatuses');
+      const opts = checkOptions(options, CLIENT_OPTION_KEYS.wait, 'getJobStatuses');
+      pollTimeout = checkPollTimeout(opts.pollTimeout, 'getJobStatuses');
+      signal = checkSignal(opts.signal, 'getJobStatuses');
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      detach = listenForProgress(requests, opts);
       for (const request of requests) {
         if (request.job.handle === null || request.job.connection === null) {
           throw new InvalidClientState(`cannot get the status of ${request}: it has no handle (was it accepted?)`);
@@ -619,9 +787,11 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<unknown>((resolve, reject) => {
-      const call: CallState = { client: this, requests, targets: targetsOf(requests), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject };
-      const before = requests.map((request) => request.status);
+    const list = requests as GearmanJobRequest[];
+    const control = signal === undefined ? undefined : new CallControl();
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control };
+      const before = list.map((request) => request.status);
       // The deadline covers the connects too: past it the call resolves (timedOut where no new
       // status came) and no further query is sent.
       const sending = { over: false };
@@ -633,16 +803,18 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
         if (timer !== undefined) clearTimeout(timer);
         return true;
       };
+      // An abort while connecting ends the sending the same way: no further query goes out.
+      if (control !== undefined) control.current = { abort: end };
       this.holdWhileConnecting(true);
       const left = remaining(call.deadline);
       if (left !== null && left * 1000 <= 2_147_483_647) {
         timer = setTimeout(() => {
           if (!end()) return;
-          for (let i = 0; i < requests.length; i++) requests[i]!.timedOut = requests[i]!.status === before[i];
-          resolve(requests);
+          for (let i = 0; i < list.length; i++) list[i]!.timedOut = list[i]!.status === before[i];
+          resolve(list);
         }, Math.max(1, Math.round(left * 1000)));
       }
-      this.sendStatusQueries(requests, sending).then(
+      this.sendStatusQueries(list, sending).then(
         (queries) => {
           if (end()) new StatusWait(call, before, queries).run();
         },
@@ -650,7 +822,8 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
           if (end()) rejectCall(call, err);
         },
       );
-    }) as Promise<GearmanJobRequest[]>;
+    });
+    return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
   }
 
   private async sendStatusQueries(requests: GearmanJobRequest[], sending: { readonly over: boolean }): Promise<StatusQuery[]> {
@@ -682,6 +855,155 @@ export class GearmanClient extends ConnectionManager<ClientCommandHandler> imple
     }
     return queries;
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Status by unique (#12)
+
+  /**
+   * Asks for the status of the job with `unique` (GET_STATUS_UNIQUE) and waits for the answer:
+   * whether the server knows it, whether a worker runs it, its progress, and how many clients
+   * wait for its result. With `serverSelection: 'unique-hash'` the unique's server is asked (the
+   * first that connects in its fail-over order); otherwise every server that connects, and the
+   * first (in host-list order) that knows the job answers.
+   *
+   * @param unique - the unique, 1 to 63 bytes (gearmand does not answer longer ones)
+   * @param options - `pollTimeout` in seconds (connects included), `signal`
+   * @returns `{ unique, known, running, numerator, denominator, waitingClients, timedOut }`; a
+   * timeout resolves with `timedOut` and the fields of an unknown job
+   * @throws {@link InvalidArgumentError} (rejects) for a unique that is empty, too long, or has a NUL
+   * or control character
+   * @throws {@link ServerUnavailable} (rejects) when no server could be asked or every answer was lost
+   * @throws {@link ServerError} (rejects) when the server answered ERROR (the Perl server does)
+   *
+   * @example
+   * ```ts
+   * const { known, running, numerator, denominator, waitingClients } = await client.getJobStatusByUnique('report-q3');
+   * ```
+   */
+  async getJobStatusByUnique(unique: string, options: UniqueStatusOptions = {}): Promise<UniqueStatus> {
+    const key = checkUnique(unique, 'getJobStatusByUnique');
+    if (key === null) throw new InvalidArgumentError(`getJobStatusByUnique: unique must be a non-empty string, got ${describeValue(unique)}`);
+    const opts = checkOptions(options, CLIENT_OPTION_KEYS.uniqueStatus, 'getJobStatusByUnique');
+    const pollTimeout = checkPollTimeout(opts.pollTimeout, 'getJobStatusByUnique');
+    const signal = checkSignal(opts.signal, 'getJobStatusByUnique');
+    if (signal?.aborted) throw abortReason(signal);
+    const deadline = pollTimeout === null ? null : Date.now() + pollTimeout * 1000;
+    const unknown = (timedOut: boolean): UniqueStatus => ({ unique: key, known: false, running: false, numerator: 0, denominator: 0, waitingClients: 0, timedOut });
+    const order = this.serverSelection === 'unique-hash' && this.connectionList.length > 1 ? this.ring().order(key) : this.connectionList;
+    const queries: UniqueStatusQuery[] = [];
+    for (const connection of order) {
+      if (!(connection.connected && connection.handler !== undefined)) {
+        let outcome: 'connected' | 'timeout';
+        try {
+          outcome = await raceAbort(withDeadline(this.establishConnection(connection).then(() => 'connected' as const), deadline), signal);
+        } catch (err) {
+          if (signal?.aborted || (err as GearmanError)?.code === 'SHUTDOWN') throw err;
+          continue;
+        }
+        if (outcome === 'timeout') break;
+      }
+      const handler = connection.handler as ClientCommandHandler | undefined;
+      if (handler === undefined) continue;
+      const query = new UniqueStatusQuery(key);
+      handler.sendGetStatusUnique(query);
+      queries.push(query);
+      // Routing by unique: only the unique's server holds its job.
+      if (this.serverSelection === 'unique-hash') break;
+    }
+    if (queries.length === 0) {
+      if (deadline !== null && Date.now() >= deadline) return unknown(true);
+      throw this.unavailable(order, `cannot query the status of unique ${key}`);
+    }
+    let stopped = false;
+    const left = deadline === null ? null : Math.max(0, (deadline - Date.now()) / 1000);
+    const connections = new Set(queries.map((q) => q.connection!));
+    const waiting = this.pollConnectionsUntilStopped(connections, () => !stopped && queries.some((q) => !q.done), left, { watch: queries }).catch((err: unknown) => {
+      // A connection was lost: its query says so (error); the answers are judged below.
+      if (queries.every((q) => q.done)) return false;
+      throw err;
+    });
+    const timedOut = await raceAbort(waiting, signal, () => {
+      stopped = true;
+      for (const q of queries) this.wake(q);
+    });
+    const answered = queries.filter((q) => q.answered);
+    const best = answered.find((q) => q.known) ?? answered[0];
+    if (best !== undefined) {
+      return { unique: key, known: best.known, running: best.running, numerator: best.numerator, denominator: best.denominator, waitingClients: best.waitingClients, timedOut: false };
+    }
+    if (timedOut) return unknown(true);
+    const refused = queries.find((q) => q.error !== undefined && q.error.code === 'SERVER_ERROR');
+    if (refused !== undefined) throw refused.error;
+    throw this.unavailable(connections, `lost the answer to GET_STATUS_UNIQUE ${key}`);
+  }
+
+  /** The consistent-hash ring over the servers' addresses (rebuilt when a server is added). */
+  private ring(): HashRing<GearmanConnection> {
+    const list = this.connectionList;
+    if (this.hashRing === undefined || this.hashRing.size !== new Set(list.map((c) => c.address)).size) {
+      this.hashRing = new HashRing(list.map((connection) => ({ key: connection.address, value: connection })));
+    }
+    return this.hashRing;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection events and disposal (#12)
+
+  /**
+   * Listens for `'connect'` (a server was reached; `(address)`) or `'disconnect'` (its
+   * connection ended; `(address, error)`, `error` undefined after {@link shutdown}). A failed
+   * connect is no event (the call that needed it rejects). Listeners run after the library's
+   * own work; one that throws has its error rethrown on `process.nextTick`.
+   *
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called with the address (`host:port`) and, for a loss, the error
+   * @returns this client
+   * @throws TypeError for another event name or a listener that is not a function
+   *
+   * @example
+   * ```ts
+   * client.on('disconnect', (address, error) => console.warn(`${address}: ${error?.message ?? 'closed'}`));
+   * ```
+   */
+  on<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener);
+    return this;
+  }
+
+  /** As {@link on}, for the next event only. @returns this client */
+  once<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.on(event, listener, true);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on} or {@link once}. @returns this client */
+  off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
+    this.announcer.off(event, listener);
+    return this;
+  }
+
+  /** @internal */
+  protected override onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
+    super.onConnectionLost(connection, error);
+    this.announcer.lost(connection, error);
+  }
+
+  /**
+   * Closes every connection (see {@link ConnectionManager.shutdown}); each that was up gets a
+   * `'disconnect'` without an error.
+   */
+  override shutdown(): void {
+    super.shutdown();
+    for (const connection of this.connectionList) this.announcer.lost(connection);
+  }
+
+  /**
+   * `await using client = new GearmanClient(...)`: {@link shutdown}, then waits until the
+   * sockets have closed.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await shutdownAndWait(this);
+  }
 }
 
 /**
@@ -698,7 +1020,7 @@ export type ClientPhase = 'connect' | 'accept' | 'complete' | 'status';
 
 /** What a client call carries from one phase to the next. @internal */
 interface CallState {
-  readonly client: GearmanClient;
+  readonly client: AnyClient;
   /** One request (the call resolves with it) or an array (resolves with the array). */
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
   /** What its waits watch: the requests' side objects (`request.wire`), which the handlers wake. */
@@ -714,6 +1036,27 @@ interface CallState {
   readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** Only for a call with a signal: its abort, shared by its phases (see {@link CallControl}). */
+  readonly control?: CallControl | undefined;
+}
+
+/**
+ * A call's abort, shared by the objects of its phases (only calls with a `signal` have one). An
+ * abort marks it, then stops the phase under way: a waiting phase's loop ends at its next check
+ * (woken now) without settling anything, a connect phase ends (nothing more is sent). The call's
+ * promise was already rejected with the signal's reason; the requests keep their state.
+ * @internal
+ */
+class CallControl {
+  aborted = false;
+  /** The phase under way (a phase object, or a status call's sending of its queries). */
+  current: { abort(): void } | undefined = undefined;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.current?.abort();
+  }
 }
 
 /**
@@ -726,7 +1069,7 @@ interface CallState {
  * @internal
  */
 class ClientWait extends PollLoop implements CallState {
-  readonly client: GearmanClient;
+  readonly client: AnyClient;
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
@@ -740,6 +1083,7 @@ class ClientWait extends PollLoop implements CallState {
   losses: number;
   /** The accept check found a request to re-send. */
   resend = false;
+  readonly control: CallControl | undefined;
 
   constructor(
     from: CallState,
@@ -755,22 +1099,31 @@ class ClientWait extends PollLoop implements CallState {
     this.resolve = from.resolve;
     this.reject = from.reject;
     this.losses = from.client.connectionLosses;
+    this.control = from.control;
+    if (from.control !== undefined) from.control.current = this;
+  }
+
+  /** The call was aborted: wake this loop, whose check then stops it (see {@link CallControl}). */
+  abort(): void {
+    const t = this.targets;
+    if (Array.isArray(t)) for (let i = 0; i < t.length; i++) this.client.wake(t[i]!);
+    else this.client.wake(t);
   }
 
   /**
    * Starts a call: sends the `JOB_UNKNOWN` requests, then waits (accept, then complete if asked).
    * @returns the call's promise
    */
-  static submit(client: GearmanClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null): Promise<unknown> {
+  static submit(client: AnyClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null, control?: CallControl): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, false);
+      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, false);
     });
   }
 
   /** Starts a call that only waits for completion. */
-  static complete(client: GearmanClient, requests: GearmanJobRequest[], pollTimeout: number | null): Promise<unknown> {
+  static complete(client: AnyClient, requests: GearmanJobRequest[], pollTimeout: number | null, control?: CallControl): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject }, 'complete').run();
+      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, 'complete').run();
     });
   }
 
@@ -799,6 +1152,7 @@ class ClientWait extends PollLoop implements CallState {
   }
 
   check(): boolean {
+    if (this.control?.aborted) return false;
     const list = this.requests;
     const many = Array.isArray(list);
     const n = many ? list.length : 1;
@@ -844,6 +1198,7 @@ class ClientWait extends PollLoop implements CallState {
   /** The loop of this phase ended: stopped by its check, or out of time. */
   finish(timedOut: boolean): void {
     void timedOut; // `timedOut` is judged per request by the state it reached (markTimedOut)
+    if (this.control?.aborted) return; // the call rejected already; its requests stay as they are
     if (this.phase === 'accept') {
       if (this.resend) {
         sendAndAccept(this, true);
@@ -868,6 +1223,7 @@ class ClientWait extends PollLoop implements CallState {
   }
 
   fail(error: unknown): void {
+    if (this.control?.aborted) return;
     rejectCall(this, error);
   }
 }
@@ -880,7 +1236,7 @@ class ClientWait extends PollLoop implements CallState {
  */
 class ConnectPhase implements CallState {
   readonly phase = 'connect' satisfies ClientPhase;
-  readonly client: GearmanClient;
+  readonly client: AnyClient;
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
   readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
@@ -891,6 +1247,7 @@ class ConnectPhase implements CallState {
   /** The phase ended: sent, failed, or out of time. */
   over = false;
   private timer: NodeJS.Timeout | undefined = undefined;
+  readonly control: CallControl | undefined;
 
   constructor(from: CallState) {
     this.client = from.client;
@@ -901,6 +1258,8 @@ class ConnectPhase implements CallState {
     this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
     this.reject = from.reject;
+    this.control = from.control;
+    if (from.control !== undefined) from.control.current = this;
     this.client.holdWhileConnecting(true);
     const left = remaining(this.deadline);
     if (left !== null && left * 1000 <= 2_147_483_647) {
@@ -917,6 +1276,11 @@ class ConnectPhase implements CallState {
       this.timer = undefined;
     }
     return true;
+  }
+
+  /** The call was aborted: the phase ends, so nothing more is sent (see {@link CallControl}). */
+  abort(): void {
+    this.end();
   }
 
   /** Everything went out: the accept phase. */
@@ -936,6 +1300,104 @@ class ConnectPhase implements CallState {
   failed(error: unknown): void {
     if (this.end()) rejectCall(this, error);
   }
+}
+
+/** A client of any encoder, for the internals that do not care. @internal */
+type AnyClient = GearmanClient<DataEncoderLike>;
+
+/**
+ * Checks a `when` option and turns it into epoch seconds (a `Date` rounded up, so the job is not
+ * handed out before the time asked), or null.
+ */
+function checkWhen(when: unknown, background: boolean, priority: unknown, where: string): number | null {
+  if (when === undefined || when === null) return null;
+  let seconds: number;
+  if (when instanceof Date) seconds = Math.ceil(when.getTime() / 1000);
+  else if (typeof when === 'number') seconds = when;
+  else throw new InvalidArgumentError(`${where}: when must be a Date or epoch seconds, got ${describeValue(when)}`);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError(`${where}: when must be a valid time (a Date or epoch seconds >= 0), got ${describeValue(when)}`);
+  if (!background) throw new InvalidArgumentError(`${where}: when (SUBMIT_JOB_EPOCH) needs background: true; gearmand runs scheduled jobs in the background`);
+  if (priority !== undefined && priority !== null) throw new InvalidArgumentError(`${where}: when (SUBMIT_JOB_EPOCH) takes no priority; gearmand runs scheduled jobs at normal priority`);
+  return Math.floor(seconds);
+}
+
+/** What 'unique-hash' hashes: the unique, or the data for `'-'` (gearmand coalesces those on the data). */
+function routingKey(request: GearmanJobRequest): string {
+  const unique = request.job.unique ?? '';
+  if (unique !== '-') return unique;
+  const data = request.wire.encoded;
+  return typeof data === 'string' ? data : data === undefined ? '' : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+}
+
+/** Calls a user callback; what it throws is rethrown on `process.nextTick`, away from the decode path. */
+function callUser(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
+
+/**
+ * Attaches a call's `onData`/`onWarning`/`onStatus` to its requests' events; returns the detach
+ * function, or undefined when there is none.
+ * @throws {@link InvalidArgumentError} for a callback that is not a function
+ */
+function listenForProgress<R>(requests: GearmanJobRequest<R> | GearmanJobRequest<R>[], progress: ProgressOptions<R> | undefined): (() => void) | undefined {
+  const onData = progress?.onData;
+  const onWarning = progress?.onWarning;
+  const onStatus = progress?.onStatus;
+  if (onData == null && onWarning == null && onStatus == null) return undefined;
+  for (const [name, fn] of [['onData', onData], ['onWarning', onWarning], ['onStatus', onStatus]] as const) {
+    if (fn != null && typeof fn !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(fn)}`);
+  }
+  const list = Array.isArray(requests) ? requests : [requests];
+  const undo: Array<() => void> = [];
+  for (const request of list) {
+    if (onData != null) {
+      const listener = (data: R): void => callUser(() => onData(data, request));
+      request.on('data', listener);
+      undo.push(() => request.off('data', listener));
+    }
+    if (onWarning != null) {
+      const listener = (data: R): void => callUser(() => onWarning(data, request));
+      request.on('warning', listener);
+      undo.push(() => request.off('warning', listener));
+    }
+    if (onStatus != null) {
+      const listener = (status: { numerator: number; denominator: number }): void => callUser(() => onStatus(status.numerator, status.denominator, request));
+      request.on('status', listener);
+      undo.push(() => request.off('status', listener));
+    }
+  }
+  return () => {
+    for (const f of undo) f();
+  };
+}
+
+/**
+ * The promise a waiting call returns: the wait's, ended early by `signal` (which stops the call's
+ * phase under way and leaves the requests as they are), with the progress callbacks removed
+ * when it settles.
+ */
+function settleCall(promise: Promise<unknown>, control: CallControl | undefined, signal: AbortSignal | undefined, detach: (() => void) | undefined): Promise<unknown> {
+  // The common call (no signal, no callbacks) gets its wait's promise as it is: nothing allocated.
+  if (signal === undefined && detach === undefined) return promise;
+  const raced = signal === undefined ? promise : raceAbort(promise, signal, () => control?.abort());
+  if (detach === undefined) return raced;
+  return raced.finally(detach);
+}
+
+/** `promise`, or `'timeout'` once `deadline` (ms since the epoch; null: none) passes. */
+function withDeadline<T>(promise: Promise<T>, deadline: number | null): Promise<T | 'timeout'> {
+  if (deadline === null) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function targetsOf(requests: GearmanJobRequest | GearmanJobRequest[]): RequestWire | RequestWire[] {

@@ -7,13 +7,34 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
-/** Anything with `encode`/`decode`: a class with static methods, or a plain object. */
-export interface DataEncoderLike {
+/**
+ * Anything with `encode`/`decode`: a class with static methods, or a plain object.
+ *
+ * The type of `decode`'s result is the type of what a client hands back: results, WORK_DATA and
+ * WORK_WARNING payloads (see {@link DecodedType}): a client made with `{ dataEncoder: JsonEncoder }`
+ * returns requests whose `result` is a {@link JsonValue}.
+ *
+ * @typeParam In - what `encode` accepts
+ * @typeParam Out - what `decode` returns
+ */
+// `any` for the parameter: an encoder that accepts only some values is still an encoder.
+export interface DataEncoderLike<In = any, Out = unknown> {
   /** Turns a value into the bytes (or UTF-8 text) sent on the wire. */
-  encode(value: unknown): string | Uint8Array;
+  encode(value: In): string | Uint8Array;
   /** Turns received bytes into the value handed to the user. */
-  decode(data: Buffer): unknown;
+  decode(data: Buffer): Out;
 }
+
+/** Any value JSON can carry, as {@link JsonEncoder} decodes it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * What an encoder's `decode` returns: the type of results, data and warnings of a client using it.
+ *
+ * @typeParam E - the encoder (for a class with static methods, `typeof TheClass`)
+ */
+export type DecodedType<E> = E extends { decode(data: Buffer): infer R } ? R : unknown;
+
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -73,7 +94,7 @@ export class NoopEncoder extends DataEncoder {
   }
 
   /** @returns `data` unchanged */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): Buffer {
     return data;
   }
 }
@@ -89,7 +110,7 @@ export class Utf8Encoder extends DataEncoder {
   }
 
   /** @returns the UTF-8 text of `data` */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): string {
     return data.toString('utf8');
   }
 }
@@ -108,9 +129,9 @@ export class JsonEncoder extends DataEncoder {
   /**
    * @throws SyntaxError if the data is not JSON
    */
-  static override decode(data: Buffer): unknown {
+  static override decode(data: Buffer): JsonValue {
     if (data.length === 0) return null;
-    return JSON.parse(data.toString('utf8'));
+    return JSON.parse(data.toString('utf8')) as JsonValue;
   }
 }
 

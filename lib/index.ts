@@ -15,7 +15,7 @@
  * @module gearman-ts
  */
 export { GearmanClient } from './client.js';
-export type { GearmanClientOptions, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions } from './client.js';
+export type { GearmanClientOptions, ResultOf, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions, ProgressOptions, AbortOptions, UniqueStatus, UniqueStatusOptions } from './client.js';
 export { GearmanWorker, defaultRetryStrategy } from './worker.js';
 export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions } from './worker.js';
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
@@ -23,7 +23,10 @@ export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './
 export { GearmanJob, GearmanJobRequest } from './job.js';
 export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus, JobDict } from './job.js';
 export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';
-export type { DataEncoderLike } from './encoders.js';
+export type { DataEncoderLike, DecodedType, JsonValue } from './encoders.js';
+export type { ReceivedStatus, RequestUpdate, RequestUpdates, UpdatesOptions } from './request-updates.js';
+export type { ConnectionStateEvents } from './connection-events.js';
+export type { ServerSelection } from './server-selection.js';
 export {
   GearmanError,
   ConnectionError,

@@ -8,6 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { GearmanConnection } from './connection.js';
 import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_UNKNOWN, PRIORITY_NONE, type JobState, type Priority } from './constants.js';
 import type { GearmanError } from './errors.js';
+import { requestUpdates, type ReceivedStatus, type RequestUpdates, type UpdatesOptions } from './request-updates.js';
 import { WaitSlot } from './connection-manager.js';
 import { checkOptions, describeValue } from './arguments.js';
 import { InvalidArgumentError } from './errors.js';
@@ -106,6 +107,8 @@ export interface GearmanJobRequestOptions {
   background?: boolean;
   /** How many times the request may be sent. @default 1 */
   maxAttempts?: number;
+  /** Epoch seconds: send SUBMIT_JOB_EPOCH, to run no earlier than then (background only). @default null */
+  when?: number | null;
 }
 
 /**
@@ -113,32 +116,34 @@ export interface GearmanJobRequestOptions {
  * and its waits are woken before a listener runs; a listener that throws is rethrown on
  * `process.nextTick` (an uncaught exception of its own) and never affects the connection or the
  * other requests.
+ *
+ * @typeParam R - the decoded type of data, warnings and the result (the client's encoder's)
  */
-export interface GearmanJobRequestEvents {
+export interface GearmanJobRequestEvents<R = unknown> {
   /** JOB_CREATED: the handle is known. */
   created: [handle: string];
   /** WORK_DATA, decoded. */
-  data: [data: unknown];
+  data: [data: R];
   /** WORK_WARNING, decoded. */
-  warning: [data: unknown];
-  /** WORK_STATUS or STATUS_RES. */
-  status: [status: JobStatus];
+  warning: [data: R];
+  /** WORK_STATUS or STATUS_RES: every field is there. */
+  status: [status: ReceivedStatus];
   /** WORK_EXCEPTION, decoded. */
-  exception: [data: unknown];
+  exception: [data: R];
   /** WORK_COMPLETE, decoded. */
-  complete: [result: unknown];
+  complete: [result: R];
   /** WORK_FAIL, WORK_EXCEPTION, an ERROR reply to the submission, or a result that failed to decode. */
   failed: [error: GearmanError | undefined];
   /** The connection carrying the request was lost. */
   unknown: [error: GearmanError | undefined];
 }
 
-const REQUEST_OPTION_KEYS = ['priority', 'background', 'maxAttempts'];
+const REQUEST_OPTION_KEYS = ['priority', 'background', 'maxAttempts', 'when'];
 
 /** A plain object with only known keys (checked without allocating; checkOptions explains otherwise). */
 function plainRequestOptions(options: unknown): options is GearmanJobRequestOptions {
   if (typeof options !== 'object' || options === null || Object.getPrototypeOf(options) !== Object.prototype) return false;
-  for (const key in options) if (key !== 'priority' && key !== 'background' && key !== 'maxAttempts') return false;
+  for (const key in options) if (key !== 'priority' && key !== 'background' && key !== 'maxAttempts' && key !== 'when') return false;
   return true;
 }
 
@@ -149,6 +154,7 @@ class RequestExtras {
   dataUpdates: unknown[] | undefined = undefined;
   warningUpdates: unknown[] | undefined = undefined;
   status: JobStatus | undefined = undefined;
+  when: number | null = null;
 }
 
 /**
@@ -185,9 +191,15 @@ export class RequestWire extends WaitSlot {
  * request.on('status', (s) => console.log(`${s.numerator}/${s.denominator}`));
  * await client.submitMultipleRequests([request]);
  * console.log(request.state, request.result);
+ *
+ * // Or follow its updates until it ends:
+ * for await (const update of request.updates()) console.log(update.type);
  * ```
+ *
+ * @typeParam R - the decoded type of data, warnings and the result: what the client's
+ * `dataEncoder` returns (`Buffer` by default)
  */
-export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
+export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobRequestEvents<R>> {
   /** The job. */
   job: GearmanJob;
   /** PRIORITY_NONE, PRIORITY_LOW or PRIORITY_HIGH. */
@@ -199,7 +211,7 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
   /** How many times it may be sent (the client sets `maxRetries + 1`). */
   maxConnectionAttempts: number;
   /** Decoded WORK_COMPLETE data. */
-  result: unknown = null;
+  result: R | null = null;
   /** JOB_UNKNOWN, JOB_PENDING, JOB_CREATED, JOB_COMPLETE or JOB_FAILED. */
   state: JobState = JOB_UNKNOWN;
   /**
@@ -258,7 +270,7 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
     // job, and those would allocate on every call.
     if (positionalBackground !== undefined || positionalMaxAttempts !== undefined) {
       throw new InvalidArgumentError(
-        'GearmanJobRequest: expected (job, { priority?, background?, maxAttempts? }), got more arguments; ' +
+        'GearmanJobRequest: expected (job, { priority?, background?, maxAttempts?, when? }), got more arguments; ' +
           'python-gearman\'s positional priority, background and max_attempts are named options here',
       );
     }
@@ -271,25 +283,80 @@ export class GearmanJobRequest extends EventEmitter<GearmanJobRequestEvents> {
     this.priority = opts.priority ?? PRIORITY_NONE;
     this.background = opts.background ?? false;
     this.maxConnectionAttempts = maxAttempts;
+    if (opts.when !== undefined && opts.when !== null) this.when = opts.when;
+  }
+
+  /**
+   * Epoch seconds the job was scheduled for (SUBMIT_JOB_EPOCH), or `null` for a job to run as
+   * soon as a worker takes it.
+   */
+  get when(): number | null {
+    return this.#more?.when ?? null;
+  }
+
+  set when(value: number | null) {
+    if (value !== null || this.#more !== undefined) this.more().when = value;
+  }
+
+  /**
+   * The request's updates as an async iterator, from now on: `created`, `data`, `warning`,
+   * `status`, `exception`, then the terminal one (`complete` or `failed`; `created` for a
+   * background job; `unknown` when its connection was lost). Updates are buffered until read; a
+   * `break` (or `return()`) stops listening. A request already finished yields its terminal
+   * update. While it listens, the iterator keeps the process alive.
+   *
+   * It sees only what arrives after it is made: after `submitJob(..., { waitUntilComplete: false })`
+   * resolves, updates that came in the same read as JOB_CREATED (a fast worker) are already past;
+   * they are in `dataUpdates`, `warningUpdates` and `status`. To miss nothing, make the iterator
+   * (or pass `onData`/`onStatus`) before the request is sent.
+   *
+   * @param options - `signal`: ends the iteration, rejecting the pending `next()` with its reason
+   * @returns an async iterator of {@link RequestUpdate}s
+   *
+   * @example
+   * ```ts
+   * const request = await client.submitJob('resize', image, { waitUntilComplete: false });
+   * for await (const update of request.updates()) {
+   *   if (update.type === 'status') console.log(`${update.numerator}/${update.denominator}`);
+   *   if (update.type === 'complete') console.log(update.result);
+   * }
+   * ```
+   */
+  updates(options: UpdatesOptions = {}): RequestUpdates<R> {
+    let keepAlive: NodeJS.Timeout | undefined;
+    return requestUpdates<R>(this, options, (on) => {
+      // A referenced timer, so that a script awaiting updates does not end while the client's
+      // idle sockets are unreferenced.
+      if (on) keepAlive ??= setInterval(() => undefined, 0x7fffffff);
+      else if (keepAlive !== undefined) {
+        clearInterval(keepAlive);
+        keepAlive = undefined;
+      }
+    });
+  }
+
+  /** `for await (const update of request)`: the same as {@link updates}. */
+  [Symbol.asyncIterator](): RequestUpdates<R> {
+    return this.updates();
   }
 
   /** Decoded WORK_DATA payloads, in arrival order. */
-  get dataUpdates(): unknown[] {
+  get dataUpdates(): R[] {
     const more = this.more();
-    return (more.dataUpdates ??= []);
+    return (more.dataUpdates ??= []) as R[];
   }
 
-  set dataUpdates(updates: unknown[]) {
+  set dataUpdates(updates: R[]) {
     this.more().dataUpdates = updates;
   }
 
   /** Decoded WORK_WARNING payloads, in arrival order. */
-  get warningUpdates(): unknown[] {
+  get warningUpdates(): R[] {
     const more = this.more();
-    return (more.warningUpdates ??= []);
+    return (more.warningUpdates ??= []) as R[];
   }
 
-  set warningUpdates(updates: unknown[]) {
+  set warningUpdates(updates: R[]) {
     this.more().warningUpdates = updates;
   }
 

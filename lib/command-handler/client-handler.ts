@@ -23,7 +23,8 @@ import type { DispatchTable } from '../protocol/command-args.js';
 import { Fifo } from '../fifo.js';
 import { JOB_COMPLETE, JOB_CREATED, JOB_FAILED, JOB_PENDING, JOB_UNKNOWN, PRIORITY_HIGH, PRIORITY_LOW } from '../constants.js';
 import { GearmanError, InvalidArgumentError, InvalidClientState, ServerError } from '../errors.js';
-import type { GearmanJobRequest, GearmanJobRequestEvents, JobStatus } from '../job.js';
+import type { GearmanJobRequest, GearmanJobRequestEvents } from '../job.js';
+import type { ReceivedStatus } from '../request-updates.js';
 import type { GearmanConnection } from '../connection.js';
 
 const T = CommandType;
@@ -50,6 +51,29 @@ export class StatusQuery {
   /** STATUS_RES or ERROR arrived, or the connection went. */
   answered = false;
   constructor(readonly request: GearmanJobRequest) {}
+}
+
+/**
+ * A GET_STATUS_UNIQUE awaiting its STATUS_RES_UNIQUE (#12); the call holds it and watches it.
+ * gearmand answers `unique, known, running, numerator, denominator, waiting clients`: the
+ * unique first, not a handle (protocol.md 4.12).
+ * @internal
+ */
+export class UniqueStatusQuery {
+  /** Answered, refused (ERROR) or lost with the connection. */
+  done = false;
+  /** Set when STATUS_RES_UNIQUE came (not refused or lost). */
+  answered = false;
+  known = false;
+  running = false;
+  numerator = 0;
+  denominator = 0;
+  waitingClients = 0;
+  /** Why there is no answer: an ERROR reply, or the connection's loss. */
+  error: GearmanError | undefined = undefined;
+  /** The connection it was sent on. */
+  connection: GearmanConnection | undefined = undefined;
+  constructor(readonly unique: string) {}
 }
 
 /** An OPTION_REQ awaiting its OPTION_RES. */
@@ -120,6 +144,7 @@ const CLIENT_DISPATCH = {
   [T.WORK_STATUS]: (h, a) => h.recvWorkStatus(a[0], a[1], a[2]),
   [T.WORK_FAIL]: (h, a) => h.recvWorkFail(a[0]),
   [T.STATUS_RES]: (h, a) => h.recvStatusRes(a[0], a[1], a[2], a[3], a[4]),
+  [T.STATUS_RES_UNIQUE]: (h, a) => h.recvStatusResUnique(a[0], a[1], a[2], a[3], a[4], a[5]),
   [T.OPTION_RES]: (h, a) => h.recvOptionRes(a[0]),
   [T.ERROR]: (h, a) => h.recvServerError(a[0], a[1]),
 } satisfies DispatchTable<ClientCommandHandler>;
@@ -130,7 +155,7 @@ const CLIENT_DISPATCH = {
  * handle to the foreground requests listening to that job.
  */
 export class ClientCommandHandler extends CommandHandler {
-  private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery>();
+  private readonly replies = new Fifo<GearmanJobRequest | StatusQuery | OptionQuery | UniqueStatusQuery>();
   private readonly handles = new Map<string, GearmanJobRequest | HandleGroup>();
   declare readonly connectionManager: ClientHandlerHost;
   /**
@@ -184,8 +209,10 @@ export class ClientCommandHandler extends CommandHandler {
     const wire = request.wire;
     if (wire.encoded === undefined) throw new InvalidClientState(`${this.connection.address}: cannot submit ${request}: its data was not encoded`);
     // The client validated task, unique and data when it prepared the request; a re-sent request
-    // with a fresh unique is validated again here.
-    this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', wire.encoded], wire.validatedUnique === job.unique);
+    // with a fresh unique is validated again here. A scheduled job goes as SUBMIT_JOB_EPOCH (#12).
+    const when = request.when;
+    if (when !== null) this.sendCommand(T.SUBMIT_JOB_EPOCH, [job.task, job.unique ?? '', String(when), wire.encoded], wire.validatedUnique === job.unique);
+    else this.sendCommand(submitCommand(request.background, request.priority), [job.task, job.unique ?? '', wire.encoded], wire.validatedUnique === job.unique);
     request.state = JOB_PENDING;
     request.error = undefined;
     this.replies.push(request);
@@ -197,11 +224,18 @@ export class ClientCommandHandler extends CommandHandler {
     this.replies.push(query);
   }
 
+  /** Queues GET_STATUS_UNIQUE for `query`'s unique. */
+  sendGetStatusUnique(query: UniqueStatusQuery): void {
+    this.sendCommand(T.GET_STATUS_UNIQUE, [query.unique]);
+    query.connection = this.connection;
+    this.replies.push(query);
+  }
+
   /** JOB_CREATED: the oldest awaiting submission gets the handle. */
   recvJobCreated(handle: string): void {
     this.unresponsive = false;
     const head = this.replies.shift();
-    if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery) {
+    if (head === undefined || head instanceof StatusQuery || head instanceof OptionQuery || head instanceof UniqueStatusQuery) {
       throw new InvalidClientState(`${this.connection.address}: received JOB_CREATED ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
     }
     const request = head;
@@ -326,7 +360,7 @@ export class ClientCommandHandler extends CommandHandler {
     const numerator = this.number(numeratorText, 'numerator', handle);
     const denominator = this.number(denominatorText, 'denominator', handle);
     for (const request of Array.isArray(t) ? t : [t]) {
-      const status: JobStatus = { handle, known: true, running: true, numerator, denominator, timeReceived: Date.now() / 1000 };
+      const status: ReceivedStatus = { handle, known: true, running: true, numerator, denominator, timeReceived: Date.now() / 1000 };
       request.status = status;
       this.host.wake(request.wire);
       emitIsolated(request, 'status', status);
@@ -353,7 +387,7 @@ export class ClientCommandHandler extends CommandHandler {
       throw new InvalidClientState(`${this.connection.address}: received STATUS_RES for ${handle} but the oldest request awaiting a reply is ${head === undefined ? 'none' : 'a submission'}`);
     }
     const request = head.request;
-    const status: JobStatus = {
+    const status: ReceivedStatus = {
       handle,
       known: known === '1',
       running: running === '1',
@@ -365,6 +399,23 @@ export class ClientCommandHandler extends CommandHandler {
     head.answered = true;
     this.host.wake(request.wire);
     emitIsolated(request, 'status', status);
+  }
+
+  /** STATUS_RES_UNIQUE: answers the oldest GET_STATUS_UNIQUE. */
+  recvStatusResUnique(unique: string, known: string, running: string, numerator: string, denominator: string, waiting: string): void {
+    const head = this.replies.shift();
+    if (!(head instanceof UniqueStatusQuery)) {
+      throw new InvalidClientState(`${this.connection.address}: received STATUS_RES_UNIQUE for ${unique} but the oldest request awaiting a reply is ${head === undefined ? 'none' : head.constructor.name}`);
+    }
+    if (unique !== head.unique) this.host.logger.warn(`${this.connection.address}: STATUS_RES_UNIQUE for ${unique} answers GET_STATUS_UNIQUE ${head.unique}`);
+    head.known = known === '1';
+    head.running = running === '1';
+    head.numerator = this.number(numerator, 'numerator', unique);
+    head.denominator = this.number(denominator, 'denominator', unique);
+    head.waitingClients = this.number(waiting, 'waiting clients', unique);
+    head.answered = true;
+    head.done = true;
+    this.host.wake(head);
   }
 
   /** OPTION_RES: answers the oldest OPTION_REQ. */
@@ -389,6 +440,12 @@ export class ClientCommandHandler extends CommandHandler {
     }
     if (head instanceof OptionQuery) {
       this.host.logger.warn(`${this.connection.address}: server refused OPTION_REQ ${head.option}: ${code} ${text}`);
+      return;
+    }
+    if (head instanceof UniqueStatusQuery) {
+      head.error = new ServerError(`${this.connection.address}: server answered GET_STATUS_UNIQUE ${head.unique} with ERROR ${code}: ${text}`, code, text);
+      head.done = true;
+      this.host.wake(head);
       return;
     }
     if (head instanceof StatusQuery) {
@@ -423,6 +480,10 @@ export class ClientCommandHandler extends CommandHandler {
       if (item instanceof StatusQuery) {
         item.answered = true;
         lost.push(item.request);
+      } else if (item instanceof UniqueStatusQuery) {
+        item.error = error;
+        item.done = true;
+        this.host.wake(item);
       } else if (!(item instanceof OptionQuery)) lost.push(item);
     }
     for (const target of this.handles.values()) {
