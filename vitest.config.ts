@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['spec/unit/**/*.spec.ts', 'spec/fake-server/**/*.spec.ts'],
+          include: ['spec/unit/**/*.spec.ts', 'spec/fake-server/**/*.spec.ts', 'spec/server/packet-stream.spec.ts'],
         },
       },
       {
