@@ -326,7 +326,9 @@ export class PacketDecoder {
   private checkHeader(buf: Buffer, off: number): number {
     this.checkMagic(buf.readUInt32BE(off), buf, off);
     const type = buf.readUInt32BE(off + 4);
-    if (COMMANDS[type] === undefined) {
+    // A server refuses the unused slot 5 as it refuses a response type (gearmand: ERROR), and
+    // closes on 0 and anything past the table.
+    if (COMMANDS[type] === undefined && !(this.ownMagic !== -1 && type > 0 && type < COMMANDS.length)) {
       this.fail(`unknown packet type ${type}`, buf, off, this.consumed);
     }
     const size = buf.readUInt32BE(off + 8);
@@ -354,9 +356,9 @@ export class PacketDecoder {
   private emitPacket(type: number, buf: Buffer, start: number, end: number, owned: boolean, headerAt: number, streamOffset = this.consumed - (end - start) - HEADER_SIZE): void {
     const spec = COMMANDS[type]!;
     if (!this.receivable[type] || (this.ownMagic !== -1 && buf.readUInt32BE(headerAt) !== this.magic)) {
-      const reason = this.receivable[type] ? 'magic' : 'direction';
-      if (reason === 'magic' || this.sink.onRefused !== undefined) {
-        this.sink.onRefused!(type, reason);
+      const reason = this.ownMagic !== -1 && buf.readUInt32BE(headerAt) !== this.magic ? 'magic' : 'direction';
+      if (this.sink.onRefused !== undefined) {
+        this.sink.onRefused(type, reason);
         return;
       }
       this.fail(`unexpected ${spec.name} packet (only ${spec.direction === 'REQ' ? 'clients and workers send it' : 'a server sends it'})`, buf, headerAt, streamOffset);

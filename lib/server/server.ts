@@ -657,14 +657,19 @@ export class GearmanServer implements ServerConnectionHost {
   }
 
   private getStatus(conn: ServerConnection, handle: string): void {
-    // gearmand answers nothing for a handle of 64 bytes or more (protocol.md §4.12).
-    if (Buffer.byteLength(handle) >= 64) return;
+    // gearmand 1.1.20 closes the connection, unanswered, for a handle of 64 bytes or more
+    // (protocol.md §4.12 says "no reply"; the connection is in fact closed).
+    if (Buffer.byteLength(handle) >= 64) {
+      conn.close('GET_STATUS with a handle of 64 bytes or more');
+      return;
+    }
     const job = this.jobs.get(handle);
     if (job === undefined) conn.send(T.STATUS_RES, [handle, '0', '0', '0', '0']);
     else conn.send(T.STATUS_RES, [handle, '1', job.worker === undefined ? '0' : '1', String(job.numerator), String(job.denominator)]);
   }
 
   private getStatusUnique(conn: ServerConnection, unique: string): void {
+    // No reply at all, and the connection stays usable (gearmand 1.1.20).
     if (Buffer.byteLength(unique) >= 64) return;
     let found: AnyJob | undefined;
     for (const fn of this.functions.values()) {
