@@ -119,7 +119,8 @@ export default defineConfig({
       {
         test: {
           name: 'server',
-          include: ['spec/server/**/*.spec.ts'],
+          // The "testing your workers" example is a user's spec: it runs here as written.
+          include: ['spec/server/**/*.spec.ts', 'examples/testing-your-workers/*.test.mjs'],
           exclude: ['spec/server/packet-stream.spec.ts', ...excluded],
           env: { GEARMAN_TEST_SERVER: 'embedded' },
           ...slow,
