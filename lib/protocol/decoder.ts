@@ -70,6 +70,13 @@ export interface PacketDecoderOptions {
   label?: string;
 }
 
+/** Per side, per type: may it be received. */
+const RECEIVABLE: Record<PacketSide | 'any', readonly boolean[]> = {
+  any: COMMANDS.map((spec) => spec !== undefined),
+  client: COMMANDS.map((spec) => spec !== undefined && receivableBy(spec, 'client')),
+  server: COMMANDS.map((spec) => spec !== undefined && receivableBy(spec, 'server')),
+};
+
 /** Payloads shorter than this are copied out of the socket chunk so they do not pin it. */
 const COPY_BELOW = 16 * 1024;
 const NO_ARGS: PacketArgs = [];
@@ -119,7 +126,7 @@ export class PacketDecoder {
     const side = options.side;
     this.magic = options.magic ?? (side === undefined ? MAGIC_RES : receiveMagic(side));
     this.ownMagic = side !== undefined && sink.onRefused !== undefined ? sendMagic(side) : -1;
-    this.receivable = COMMANDS.map((spec) => spec !== undefined && (side === undefined || receivableBy(spec, side)));
+    this.receivable = RECEIVABLE[side ?? 'any'];
     this.maxPacketSize = options.maxPacketSize ?? 256 * 1024 * 1024;
     this.allowText = options.allowText ?? false;
     this.maxLineLength = options.maxLineLength ?? 1024 * 1024;
