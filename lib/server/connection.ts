@@ -79,7 +79,7 @@ export class ServerConnection {
         onRefused: (type, reason) => host.handleRefused(this, type, reason),
         onStall: (error: ProtocolError) => this.close(error.message),
       },
-      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs },
+      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs, flushOn: 'immediate' },
     );
     socket.setNoDelay(true);
     this.stream.attach(socket);
