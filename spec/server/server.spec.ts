@@ -326,6 +326,28 @@ describe('limits', () => {
     q.close();
   });
 
+  it('maxOutputBytes closes a connection whose peer does not read its answers, and logs why', async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+    const server = await start({ maxOutputBytes: 1024 * 1024, logger });
+    const s = net.connect({ host: '127.0.0.1', port: server.port });
+    await new Promise((resolve) => s.once('connect', resolve));
+    s.on('error', () => undefined);
+    s.pause();
+    const echo = req('ECHO_REQ', Buffer.alloc(64 * 1024, 1));
+    const gone = new Promise((resolve) => s.once('close', resolve));
+    for (let i = 0; i < 400 && !s.destroyed; i++) s.write(echo);
+    // Still not reading: the server gives up on this connection.
+    while (!warnings.some((w) => /written and not read by the peer/.test(w))) await new Promise((resolve) => setTimeout(resolve, 20));
+    s.resume();
+    await gone;
+    expect(warnings.some((w) => /written and not read by the peer/.test(w))).toBe(true);
+    const q = await RawPeer.connect(server.port);
+    q.send(req('ECHO_REQ', 'fine'));
+    expect(await q.more(1)).toEqual(['ECHO_RES "fine"']);
+    q.close();
+  });
+
   it('stallTimeoutMs closes a connection whose packet stops arriving', async () => {
     const server = await start({ stallTimeoutMs: 200 });
     const p = await RawPeer.connect(server.port);
