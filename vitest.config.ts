@@ -19,6 +19,7 @@ type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman
 const NEEDS: Record<string, Need[]> = {
   'spec/integration/admin.spec.ts': ['gearadmin'],
   'spec/integration/admin-maxqueue.spec.ts': ['gearadmin'],
+  'spec/integration/examples-admin.spec.ts': ['gearadmin'],
   'spec/integration/worker-reconnect.spec.ts': ['gearadmin'],
   'spec/integration/worker.spec.ts': ['gearadmin', 'gearman'],
   'spec/integration/client-tls.spec.ts': ['openssl'],
