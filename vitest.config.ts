@@ -29,6 +29,13 @@ const NEEDS: Record<string, Need[]> = {
   'spec/server/same-as-gearmand.spec.ts': ['gearmand'],
 };
 
+/**
+ * Integration specs that test gearmand itself rather than the protocol, so they run in the
+ * `integration` project only (say why beside each). Every other integration spec runs against
+ * both servers.
+ */
+const GEARMAND_ONLY: string[] = [];
+
 function onPath(program: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, program)));
 }
@@ -109,7 +116,7 @@ export default defineConfig({
               test: {
                 name: 'integration-embedded',
                 include: integrationInclude,
-                exclude: excluded,
+                exclude: [...excluded, ...GEARMAND_ONLY],
                 globalSetup: ['spec/helpers/global-setup.ts'],
                 env: { GEARMAN_TEST_SERVER: 'embedded' },
                 ...slow,
