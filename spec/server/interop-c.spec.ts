@@ -40,7 +40,7 @@ describe('the C gearman tool', () => {
   it('gearman (client) submits to our worker and prints the result', async () => {
     const worker = new GearmanWorker(server.hostList);
     cleanups.push(() => worker.shutdown());
-    worker.registerTask('reverse', (_w, job) => Buffer.from(job.data).reverse());
+    worker.registerTask('reverse', (_w, job) => Buffer.from(job.data as Buffer).reverse());
     void worker.work({ pollTimeout: 0.05 }).catch(() => undefined);
     const { stdout } = await gearman('-f', 'reverse', 'hello from C');
     expect(stdout).toBe('C morf olleh');

@@ -13,10 +13,10 @@ let worker: GearmanWorker;
 beforeAll(async () => {
   server = await GearmanServer.start({ port: 0 });
   worker = new GearmanWorker(server.hostList);
-  worker.registerTask('reverse', (_w, job) => Buffer.from(job.data).reverse());
+  worker.registerTask('reverse', (_w, job) => Buffer.from(job.data as Buffer).reverse());
   worker.registerTask('progress', async (w, job) => {
     await w.sendJobStatus(job, 1, 2);
-    return 'done:' + job.data.toString();
+    return 'done:' + String(job.data);
   });
   void worker.work({ pollTimeout: 0.05 }).catch(() => undefined);
 });

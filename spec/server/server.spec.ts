@@ -78,7 +78,7 @@ describe('a real client, worker and admin client against it', () => {
     worker.registerTask('upper', async (w, job) => {
       await w.sendJobData(job, 'half');
       await w.sendJobStatus(job, 1, 2);
-      return job.data.toString().toUpperCase();
+      return String(job.data).toUpperCase();
     });
     void worker.work({ pollTimeout: 0.05 }).catch(() => undefined);
     const request = await client.submitJob('upper', 'abc', { pollTimeout: 10 });
@@ -98,7 +98,7 @@ describe('a real client, worker and admin client against it', () => {
     const client = new GearmanClient(server.hostList);
     closers.push(() => worker.shutdown(), () => client.shutdown());
     worker.registerTask('count', (_w, job) => {
-      const what = job.data.toString();
+      const what = String(job.data);
       if (what === 'fail') return false as never;
       if (what === 'throw') throw new Error('boom');
       return 'ok';
