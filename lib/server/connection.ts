@@ -105,11 +105,13 @@ export class ServerConnection {
   /** Queues one packet (written once per turn). */
   send(type: number, args: readonly PacketArg[]): void {
     if (this.closed) return;
-    this.stream.writePacket(type, args);
-    // A peer that does not read its answers must not grow our memory without bound.
-    if (this.socket.writableLength > this.maxOutputBytes) {
+    // A peer that does not read its answers must not grow our memory without bound: checked on
+    // the first packet of each batch (what earlier batches left unwritten).
+    if (this.stream.queuedBytes === 0 && this.socket.writableLength > this.maxOutputBytes) {
       this.destroy(`more than ${this.maxOutputBytes} bytes written and not read by the peer`);
+      return;
     }
+    this.stream.writePacket(type, args);
   }
 
   /** Queues admin answer text. */

@@ -402,11 +402,13 @@ export class GearmanServer implements ServerConnectionHost {
       case T.ECHO_REQ:
         conn.send(T.ECHO_RES, [args[0] as Buffer]);
         return;
+      // The handle or unique is the packet's only argument, so it may hold a NUL; gearmand reads
+      // it as a C string (up to the NUL), and so must the answer, where it is not the last.
       case T.GET_STATUS:
-        this.getStatus(conn, args[0] as string);
+        this.getStatus(conn, cString(args[0] as string));
         return;
       case T.GET_STATUS_UNIQUE:
-        this.getStatusUnique(conn, args[0] as string);
+        this.getStatusUnique(conn, cString(args[0] as string));
         return;
       case T.OPTION_REQ: {
         const option = args[0] as string;
@@ -742,6 +744,11 @@ export class GearmanServer implements ServerConnectionHost {
   private checkDrained(): void {
     if (this.jobs.size === 0) setImmediate(() => void this.close());
   }
+}
+
+function cString(text: string): string {
+  const nul = text.indexOf('\0');
+  return nul === -1 ? text : text.slice(0, nul);
 }
 
 function toUint32(text: string): number {

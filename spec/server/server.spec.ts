@@ -202,6 +202,14 @@ describe('beyond gearmand 1.1.20, on purpose', () => {
     p.close();
   });
 
+  it('GET_STATUS with a NUL in the handle answers for the part before it (a C string, as gearmand)', async () => {
+    const server = await start();
+    const p = await RawPeer.connect(server.port);
+    p.send(req('GET_STATUS', 'H:x:1\0tail'), req('GET_STATUS_UNIQUE', 'u\0v'));
+    expect(await p.more(2)).toEqual(['STATUS_RES "H:x:1" "0" "0" "0" "0"', 'STATUS_RES_UNIQUE "u" "0" "0" "0" "0" "0"']);
+    p.close();
+  });
+
   it('GET_STATUS with a handle of 64 bytes closes that connection only', async () => {
     const server = await start();
     const bad = await RawPeer.connect(server.port);
