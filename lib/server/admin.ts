@@ -45,10 +45,10 @@ export function runAdminCommand(server: GearmanServer, conn: ServerConnection, l
     conn.close('admin line with more than 5 words');
     return;
   }
-  conn.sendText(answer(server, conn, argv));
+  conn.sendText(answer(server, argv));
 }
 
-function answer(server: GearmanServer, conn: ServerConnection, argv: string[]): string {
+function answer(server: GearmanServer, argv: string[]): string {
   const command = argv[0]!;
   const name = command.toLowerCase();
   const argc = argv.length;
@@ -136,7 +136,6 @@ function answer(server: GearmanServer, conn: ServerConnection, argv: string[]): 
       return 'OK\n';
     }
   }
-  void conn;
   return unknownCommand(command);
 }
 

@@ -313,9 +313,9 @@ export class GearmanServer implements ServerConnectionHost {
 
   /** @internal */
   handleRefused(conn: ServerConnection, type: number, reason: 'direction' | 'magic'): void {
+    this.logger.debug(`gearman server ${this.address}: refused ${commandName(type)} (${reason}) from connection ${conn.id}`);
     if (reason === 'magic') conn.sendError('INVALID_MAGIC', 'Request magic expected');
     else conn.sendError('INVALID_COMMAND', 'Command not expected');
-    void type;
   }
 
   /** @internal */
