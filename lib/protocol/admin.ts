@@ -443,7 +443,7 @@ export function formatWorkers(rows: readonly WorkerRow[]): string {
 
 /** `show jobs` rows (`HANDLE\tRETRIES\tIGNORED\tQUEUED`). @internal */
 export function formatJobs(rows: readonly JobRow[]): string {
-  return formatListing(rows.map((r) => `${r.handle}\t${r.retries}\t${r.ignored}\t${r.queued}`));
+  return formatListing(rows.map((r) => `${r.handle}\t${r.retries}\t${r.ignored}\t${r.stored}`));
 }
 
 /** `show unique jobs`: one unique per line, empty lines for jobs without one. @internal */

@@ -92,7 +92,7 @@ function answer(server: GearmanServer, argv: string[]): string {
       return formatUniqueJobs(uniques);
     }
     if (argc === 2 && what === 'jobs') {
-      return formatJobs([...server.jobs.values()].map((job) => ({ handle: job.handle, retries: job.retries, ignored: job.ignored ? 1 : 0, queued: job.stored ? 1 : 0 })));
+      return formatJobs([...server.jobs.values()].map((job) => ({ handle: job.handle, retries: job.retries, ignored: job.ignored ? 1 : 0, stored: job.stored ? 1 : 0 })));
     }
     return formatErr('UNKNOWN_SHOW_ARGUMENTS');
   }
