@@ -149,7 +149,7 @@ export function renderFrame(model: TopModel, view: ViewState): string[] {
   out.push(`tasks ${lines.length}  queued ${sum('queued')}  running ${sum('running')}  workers ${sum('workers')}`);
   for (const s of model.servers) if (s.error !== undefined) out.push(`! ${s.server}: ${s.error}`);
   out.push('');
-  const taskWidth = Math.max(4, Math.min(40, ...lines.map((l) => l.task.length)));
+  const taskWidth = Math.min(40, Math.max(4, ...lines.map((l) => l.task.length)));
   const fixed = taskWidth + 2 + 8 + 2 + 8 + 2 + 8 + 2 + 9 + 2;
   const sparkWidth = Math.max(0, Math.min(model.historyLength, view.columns - fixed));
   const row = (task: string, q: string, r: string, w: string, rate: string, spark: string) =>
