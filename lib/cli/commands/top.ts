@@ -9,7 +9,7 @@ import { GearmanAdminClient } from '../../index.js';
 import { EXIT, UsageError, numberOption, parse, serverList } from '../args.js';
 import { SERVERS_HELP, type Command } from '../command.js';
 import { describeError, write, type Io } from '../output.js';
-import { SORT_KEYS, TopModel, renderFrame, type ServerSample, type SortKey, type ViewState } from '../top-view.js';
+import { SORT_KEYS, TopModel, renderFrame, visibleLines, type ServerSample, type SortKey, type ViewState } from '../top-view.js';
 
 const OPTIONS = {
   interval: { type: 'string', short: 'n' },
@@ -55,7 +55,7 @@ ${SERVERS_HELP}`,
     const timeout = numberOption('top', 'timeout', values.timeout, { min: 0 }) ?? 5;
     const view: ViewState = {
       sort,
-      descending: sort === 'task' ? Boolean(!values.asc && false) : !values.asc,
+      descending: sort !== 'task' && !values.asc,
       filter: values.filter ?? '',
       editing: undefined,
       intervalSeconds: interval,
@@ -106,7 +106,7 @@ async function once(sampler: Sampler, model: TopModel, view: ViewState, json: bo
   const samples = await sampler.sample();
   model.add(samples);
   if (json) {
-    const rows = model.lines.map(({ task, queued, running, workers }) => ({ task, queued, running, workers }));
+    const rows = visibleLines(model, view).map(({ task, queued, running, workers }) => ({ task, queued, running, workers }));
     await write(io.stdout, JSON.stringify({ servers: samples.map((s) => ({ server: s.server, up: s.error === undefined, error: s.error })), tasks: rows }) + '\n');
   } else {
     await write(io.stdout, renderFrame(model, { ...view, columns: Math.max(view.columns, 100) }).join('\n') + '\n');
