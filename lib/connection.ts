@@ -1,16 +1,16 @@
 /**
- * One server connection: a non-blocking `net` or `tls` socket, an output buffer that is flushed
- * once per turn of the event loop, and an incremental decoder. Like python-gearman's
- * `GearmanConnection`, it outlives its socket and can reconnect.
+ * One server connection: dials a `net` or `tls` socket and hands it to a client-side
+ * {@link PacketStream} (the decoder, the output buffer flushed once per turn, the stall timer).
+ * Like python-gearman's `GearmanConnection`, it outlives its socket and can reconnect.
  *
  * @module
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { PacketDecoder, type PacketArgs, type PacketSink } from './protocol/decoder.js';
-import { PacketWriter, type PacketArg } from './protocol/encoder.js';
-import { MAGIC_REQ, MAGIC_RES } from './protocol/commands.js';
-import { ConnectionError, GearmanError } from './errors.js';
+import type { PacketArgs } from './protocol/decoder.js';
+import type { PacketArg } from './protocol/encoder.js';
+import { PacketStream, type PacketStreamSink } from './protocol/packet-stream.js';
+import { ConnectionError, GearmanError, type ProtocolError } from './errors.js';
 import { DEFAULT_GEARMAN_PORT } from './hosts.js';
 
 /** What a connection reports to its owner (the {@link ConnectionManager}, which implements it). */
@@ -36,32 +36,17 @@ export interface GearmanConnectionOptions {
   /** Accept admin text lines (admin client connections). @default false */
   allowText?: boolean;
   /**
+   * How long a packet the server started may go without a new byte before the connection is
+   * closed as failed. 0 = no limit.
+   * @default 60000
+   */
+  stallTimeoutMs?: number;
+  /**
    * Creates the socket instead of `net.connect`/`tls.connect` (test doubles). It must call
    * `onConnect` once connected, or emit `'error'`/`'close'`.
    * @internal
    */
   createSocket?: (host: string, port: number, tlsOptions: tls.ConnectionOptions | undefined, onConnect: () => void) => net.Socket;
-}
-
-interface FlushQueue {
-  pending: GearmanConnection[];
-  scheduled: boolean;
-}
-
-// Writes are deferred with process.nextTick: it runs once the current callback is done and, when
-// packets were queued from promise continuations, once the microtask queue has drained. So a burst
-// of packets queued by one callback and the continuations it resumes goes out in one write per
-// connection, without waiting for another turn of the event loop.
-const flushQueue: FlushQueue = { pending: [], scheduled: false };
-
-/** Queued bytes that are written at once rather than at the end of the callback. */
-const EARLY_FLUSH_BYTES = 16 * 1024;
-
-function runFlushes(): void {
-  flushQueue.scheduled = false;
-  const list = flushQueue.pending;
-  flushQueue.pending = [];
-  for (let i = 0; i < list.length; i++) list[i]!.flush();
 }
 
 /**
@@ -73,7 +58,7 @@ function runFlushes(): void {
  * await conn.connect();
  * ```
  */
-export class GearmanConnection implements PacketSink {
+export class GearmanConnection implements PacketStreamSink {
   /** Host name or address. */
   readonly host: string;
   /** TCP port. */
@@ -100,10 +85,7 @@ export class GearmanConnection implements PacketSink {
   private readonly connectTimeoutMs: number;
   private readonly createSocket: GearmanConnectionOptions['createSocket'];
   private readonly keepAlive: boolean;
-  private readonly writer = new PacketWriter();
-  private readonly decoder: PacketDecoder;
-  private flushScheduled = false;
-  private flushWaiters: Array<() => void> | undefined;
+  private readonly stream: PacketStream;
   private connectPromise: Promise<void> | undefined;
   private refed = true;
   private abortConnect: ((error: GearmanError) => void) | undefined;
@@ -123,11 +105,12 @@ export class GearmanConnection implements PacketSink {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.keepAlive = options.keepAlive ?? true;
     this.createSocket = options.createSocket;
-    this.decoder = new PacketDecoder(this, {
+    this.stream = new PacketStream(this, {
+      side: 'client',
       label: this.address,
-      magic: MAGIC_RES,
       maxPacketSize: options.maxPacketSize ?? 256 * 1024 * 1024,
       allowText: options.allowText ?? false,
+      stallTimeoutMs: options.stallTimeoutMs ?? 60_000,
     });
   }
 
@@ -148,12 +131,12 @@ export class GearmanConnection implements PacketSink {
 
   /** python-gearman's `writable()`: connected with bytes waiting to be written. */
   writable(): boolean {
-    return this.connected && this.writer.length > 0;
+    return this.connected && this.stream.queuedBytes > 0;
   }
 
   /** Bytes queued but not yet handed to the socket. */
   get queuedBytes(): number {
-    return this.writer.length;
+    return this.stream.queuedBytes;
   }
 
   /** @returns `<GearmanConnection host:port connected=…>` */
@@ -174,7 +157,7 @@ export class GearmanConnection implements PacketSink {
     this.connecting = true;
     this.reconnectPending = false;
     const generation = ++this.generation;
-    this.decoder.reset();
+    this.stream.resetDecoder();
     this.connectPromise = new Promise<void>((resolve, reject) => {
       let socket: net.Socket;
       let settled = false;
@@ -188,7 +171,7 @@ export class GearmanConnection implements PacketSink {
           this.connectPromise = undefined;
           this.abortConnect = undefined;
           this.socket = undefined;
-          this.writer.clear();
+          this.stream.detach();
         }
         reject(error);
       };
@@ -262,7 +245,7 @@ export class GearmanConnection implements PacketSink {
       } else {
         let cause: unknown;
         try {
-          this.decoder.end();
+          this.stream.end();
         } catch (err) {
           cause = err;
         }
@@ -274,7 +257,7 @@ export class GearmanConnection implements PacketSink {
       this.detach();
       this.events?.handleError(this, error);
     });
-    if (this.writer.length > 0) this.scheduleFlush();
+    this.stream.attach(socket);
   }
 
   private detach(): void {
@@ -284,10 +267,8 @@ export class GearmanConnection implements PacketSink {
     this.connectPromise = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    this.writer.clear();
-    this.decoder.reset();
+    this.stream.detach();
     socket?.destroy();
-    this.releaseFlushWaiters();
   }
 
   /**
@@ -298,7 +279,14 @@ export class GearmanConnection implements PacketSink {
    * @internal
    */
   decode(chunk: Buffer): void {
-    this.decoder.push(chunk);
+    this.stream.push(chunk);
+  }
+
+  /** @internal stream sink: the server started a packet and stopped sending. */
+  onStall(error: ProtocolError): void {
+    if (!this.connected) return;
+    this.detach();
+    this.events?.handleError(this, new ConnectionError(`${error.message}; closing the connection`, { cause: error }));
   }
 
   /** @internal decoder sink */
@@ -322,13 +310,7 @@ export class GearmanConnection implements PacketSink {
     if (!this.connected && !this.connecting) {
       throw new ConnectionError(`${this.address}: cannot send, not connected`);
     }
-    this.writer.writePacket(type, args, MAGIC_REQ, validated);
-    if (this.connected) {
-      // A large burst (thousands of submissions in one call) is written in slices as it is
-      // encoded, so the server starts on the first ones while the rest are still being encoded.
-      if (this.writer.length >= EARLY_FLUSH_BYTES) this.flush();
-      else if (!this.flushScheduled) this.scheduleFlush();
-    }
+    this.stream.writePacket(type, args, validated);
   }
 
   /**
@@ -340,17 +322,7 @@ export class GearmanConnection implements PacketSink {
     if (!this.connected && !this.connecting) {
       throw new ConnectionError(`${this.address}: cannot send, not connected`);
     }
-    this.writer.writeRaw(text);
-    if (!this.flushScheduled && this.connected) this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    this.flushScheduled = true;
-    flushQueue.pending.push(this);
-    if (!flushQueue.scheduled) {
-      flushQueue.scheduled = true;
-      process.nextTick(runFlushes);
-    }
+    this.stream.writeText(text);
   }
 
   /**
@@ -358,9 +330,7 @@ export class GearmanConnection implements PacketSink {
    * @internal
    */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.connected && this.socket !== undefined && this.writer.length > 0) this.socket.write(this.writer.take());
-    this.releaseFlushWaiters();
+    this.stream.flush();
   }
 
   /**
@@ -369,15 +339,7 @@ export class GearmanConnection implements PacketSink {
    * @internal
    */
   whenFlushed(): Promise<void> {
-    if (this.writer.length === 0) return Promise.resolve();
-    return new Promise((resolve) => (this.flushWaiters ??= []).push(resolve));
-  }
-
-  private releaseFlushWaiters(): void {
-    const waiters = this.flushWaiters;
-    if (waiters === undefined) return;
-    this.flushWaiters = undefined;
-    for (const resolve of waiters) resolve();
+    return this.stream.whenFlushed();
   }
 
   /**

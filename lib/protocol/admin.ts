@@ -274,3 +274,68 @@ export function parseUniqueJobs(lines: readonly string[]): string[] {
 export function stripOk(line: string): string {
   return line === 'OK' ? '' : line.startsWith('OK ') ? line.slice(3) : line;
 }
+
+// -------------------------------------------------------------------------------------------------
+// Formatters: the answers as gearmand 1.1.20 writes them (protocol.md §3.2), for the embedded
+// server. Each returns the exact bytes of the answer, line endings included; the parsers above
+// read them back.
+
+/** `OK\r\n`: maxqueue, cancel job, create function, drop function. @internal */
+export const ADMIN_OK = 'OK\r\n';
+
+/**
+ * One `ERR` line: `ERR <CODE> <text>\r\n`, spaces in the text written as `+` (gearmand's form);
+ * no text → `ERR <CODE>\r\n`.
+ * @internal
+ */
+export function formatErr(code: string, text?: string): string {
+  return text === undefined || text === '' ? `ERR ${code}\r\n` : `ERR ${code} ${text.replace(/ /g, '+')}\r\n`;
+}
+
+/** `OK <value>\n`: version, getpid, verbose. @internal */
+export function formatOkValue(value: string | number): string {
+  return `OK ${value}\n`;
+}
+
+/** A listing: each row ended by `\n`, then `.\n`. @internal */
+export function formatListing(rows: readonly string[]): string {
+  return rows.length === 0 ? '.\n' : rows.join('\n') + '\n.\n';
+}
+
+/** `status` rows (`FUNC\tTOTAL\tRUNNING\tWORKERS`). @internal */
+export function formatStatus(rows: readonly StatusRow[]): string {
+  return formatListing(rows.map((r) => `${r.task}\t${r.queued}\t${r.running}\t${r.workers}`));
+}
+
+/** One row of `prioritystatus`: counts of queued (not running) jobs per priority. @internal */
+export interface PriorityStatusRow {
+  task: string;
+  high: number;
+  normal: number;
+  low: number;
+  workers: number;
+}
+
+/** `prioritystatus` rows (`FUNC\tHIGH\tNORMAL\tLOW\tWORKERS`). @internal */
+export function formatPriorityStatus(rows: readonly PriorityStatusRow[]): string {
+  return formatListing(rows.map((r) => `${r.task}\t${r.high}\t${r.normal}\t${r.low}\t${r.workers}`));
+}
+
+/**
+ * `workers` rows (`FD IP CLIENT_ID : FUNC FUNC...`; no trailing space without functions; `-` for
+ * no client id).
+ * @internal
+ */
+export function formatWorkers(rows: readonly WorkerRow[]): string {
+  return formatListing(rows.map((r) => `${r.fileDescriptor} ${r.ip} ${r.clientId === '' ? '-' : r.clientId} :${r.tasks.map((t) => ' ' + t).join('')}`));
+}
+
+/** `show jobs` rows (`HANDLE\tRETRIES\tIGNORED\tQUEUED`). @internal */
+export function formatJobs(rows: readonly JobRow[]): string {
+  return formatListing(rows.map((r) => `${r.handle}\t${r.retries}\t${r.ignored}\t${r.queued}`));
+}
+
+/** `show unique jobs`: one unique per line, empty lines for jobs without one. @internal */
+export function formatUniqueJobs(uniques: readonly string[]): string {
+  return uniques.map((u) => u + '\n').join('') + '.\n';
+}

@@ -83,12 +83,41 @@ export interface CommandSpec {
   readonly binaryLast: boolean;
   /** Handler method that receives this packet: `recv` + the camelCase name. */
   readonly method: string;
+  /**
+   * Who may send it: `'REQ'` only clients and workers (to the server), `'RES'` only the server,
+   * `'both'` a worker to the server and the server on to clients (WORK_*), as protocol.md §2.
+   */
+  readonly direction: PacketDirection;
+}
+
+/** Which side sends a packet type: see {@link CommandSpec.direction}. */
+export type PacketDirection = 'REQ' | 'RES' | 'both';
+
+/**
+ * Which end of a connection a codec sits at: `'client'` (clients, workers and admin clients: it
+ * sends REQ packets and receives RES ones) or `'server'` (the reverse).
+ */
+export type PacketSide = 'client' | 'server';
+
+/** Magic this side writes. */
+export function sendMagic(side: PacketSide): number {
+  return side === 'server' ? MAGIC_RES : MAGIC_REQ;
+}
+
+/** Magic this side expects to read. */
+export function receiveMagic(side: PacketSide): number {
+  return side === 'server' ? MAGIC_REQ : MAGIC_RES;
+}
+
+/** True when `side` may receive packets of this table row. */
+export function receivableBy(spec: CommandSpec, side: PacketSide): boolean {
+  return spec.direction === 'both' || spec.direction === (side === 'server' ? 'REQ' : 'RES');
 }
 
 const T = CommandType;
 const SUBMIT = ['task', 'unique', 'data'];
 
-// [type, argument names, binary last argument]
+// [type, argument names, binary last argument]; the direction comes from DIRECTIONS below.
 const ROWS: ReadonlyArray<[number, string[], boolean]> = [
   [T.CAN_DO, ['task'], false],
   [T.CANT_DO, ['task'], false],
@@ -134,6 +163,19 @@ const ROWS: ReadonlyArray<[number, string[], boolean]> = [
   [T.STATUS_RES_UNIQUE, ['unique', 'known', 'running', 'numerator', 'denominator', 'waiting'], false],
 ];
 
+// protocol.md §2, "Magic" column: REQ only to the server, RES only from it, both for WORK_*.
+const RES_ONLY: ReadonlySet<number> = new Set([
+  T.NOOP, T.JOB_CREATED, T.NO_JOB, T.JOB_ASSIGN, T.ECHO_RES, T.ERROR, T.STATUS_RES, T.OPTION_RES,
+  T.JOB_ASSIGN_UNIQ, T.JOB_ASSIGN_ALL, T.STATUS_RES_UNIQUE,
+]);
+const BOTH: ReadonlySet<number> = new Set([
+  T.WORK_STATUS, T.WORK_COMPLETE, T.WORK_FAIL, T.WORK_EXCEPTION, T.WORK_DATA, T.WORK_WARNING,
+]);
+
+function directionOf(type: number): PacketDirection {
+  return BOTH.has(type) ? 'both' : RES_ONLY.has(type) ? 'RES' : 'REQ';
+}
+
 const NAMES = new Map<number, CommandName>(
   (Object.entries(CommandType) as [CommandName, number][]).map(([name, type]) => [type, name]),
 );
@@ -153,7 +195,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec | undefined> = (() => {
   const table: (CommandSpec | undefined)[] = new Array(MAX_COMMAND_TYPE + 1).fill(undefined);
   for (const [type, args, binaryLast] of ROWS) {
     const name = NAMES.get(type)!;
-    table[type] = Object.freeze({ type, name, args: Object.freeze(args), binaryLast, method: methodName(name) });
+    table[type] = Object.freeze({ type, name, args: Object.freeze(args), binaryLast, method: methodName(name), direction: directionOf(type) });
   }
   return Object.freeze(table);
 })();

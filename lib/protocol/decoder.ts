@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { COMMANDS, HEADER_SIZE, MAGIC_REQ, MAGIC_RES, commandName } from './commands.js';
+import { COMMANDS, HEADER_SIZE, MAGIC_REQ, MAGIC_RES, commandName, receivableBy, receiveMagic, sendMagic, type PacketSide } from './commands.js';
 import { ProtocolError } from '../errors.js';
 
 /** Decoded packet arguments: text arguments as strings, opaque data as a `Buffer`. */
@@ -24,15 +24,30 @@ export interface PacketSink {
    * (gearmand ends `ERR` and `OK` answers so, listing rows with a bare `\n`).
    */
   onText?(line: string, crlf: boolean): void;
+  /**
+   * A whole packet this side must not receive, consumed without decoding its arguments:
+   * `'direction'` for a type the other side sends (a server receiving JOB_ASSIGN_UNIQ),
+   * `'magic'` for a header carrying the sender's own magic (`\0RES` sent to a server). Only
+   * called when the decoder has a `side`; without this method such packets are a
+   * {@link ProtocolError}. gearmand answers both with an ERROR and keeps the connection.
+   */
+  onRefused?(type: number, reason: 'direction' | 'magic'): void;
 }
 
 /** Options of a {@link PacketDecoder}. */
 export interface PacketDecoderOptions {
   /**
    * Expected magic.
-   * @default MAGIC_RES (what a server sends)
+   * @default MAGIC_RES (what a server sends), or the other side's magic when `side` is given
    */
   magic?: number;
+  /**
+   * The end of the connection this decoder reads for. When given, packets of a type only this
+   * side sends (SUBMIT_JOB read by a client, JOB_ASSIGN_UNIQ read by a server) are refused, and
+   * a header with this side's own magic goes to the sink's `onRefused` when it has one.
+   * @default none (any packet type in the table is accepted)
+   */
+  side?: PacketSide;
   /**
    * Largest payload accepted; a header announcing more is a {@link ProtocolError} at once.
    * @default 268435456 (256 MiB)
@@ -71,6 +86,10 @@ const ERROR_BYTES = 32;
  */
 export class PacketDecoder {
   private readonly magic: number;
+  /** The magic refused packet by packet (not fatal), or -1. */
+  private readonly ownMagic: number;
+  /** Per type: may this side receive it (all true without a side). */
+  private readonly receivable: readonly boolean[];
   private readonly maxPacketSize: number;
   private readonly allowText: boolean;
   private readonly maxLineLength: number;
@@ -97,7 +116,10 @@ export class PacketDecoder {
     private readonly sink: PacketSink,
     options: PacketDecoderOptions = {},
   ) {
-    this.magic = options.magic ?? MAGIC_RES;
+    const side = options.side;
+    this.magic = options.magic ?? (side === undefined ? MAGIC_RES : receiveMagic(side));
+    this.ownMagic = side !== undefined && sink.onRefused !== undefined ? sendMagic(side) : -1;
+    this.receivable = COMMANDS.map((spec) => spec !== undefined && (side === undefined || receivableBy(spec, side)));
     this.maxPacketSize = options.maxPacketSize ?? 256 * 1024 * 1024;
     this.allowText = options.allowText ?? false;
     this.maxLineLength = options.maxLineLength ?? 1024 * 1024;
@@ -294,7 +316,7 @@ export class PacketDecoder {
   }
 
   private checkMagic(magic: number, buf: Buffer, off: number): void {
-    if (magic !== this.magic) {
+    if (magic !== this.magic && magic !== this.ownMagic) {
       const expected = this.magic === MAGIC_RES ? '\\0RES' : this.magic === MAGIC_REQ ? '\\0REQ' : `0x${this.magic.toString(16)}`;
       this.fail(`bad magic 0x${magic.toString(16).padStart(8, '0')} (expected ${expected})`, buf, off, this.consumed);
     }
@@ -331,6 +353,14 @@ export class PacketDecoder {
    */
   private emitPacket(type: number, buf: Buffer, start: number, end: number, owned: boolean, headerAt: number, streamOffset = this.consumed - (end - start) - HEADER_SIZE): void {
     const spec = COMMANDS[type]!;
+    if (!this.receivable[type] || (this.ownMagic !== -1 && buf.readUInt32BE(headerAt) !== this.magic)) {
+      const reason = this.receivable[type] ? 'magic' : 'direction';
+      if (reason === 'magic' || this.sink.onRefused !== undefined) {
+        this.sink.onRefused!(type, reason);
+        return;
+      }
+      this.fail(`unexpected ${spec.name} packet (only ${spec.direction === 'REQ' ? 'clients and workers send it' : 'a server sends it'})`, buf, headerAt, streamOffset);
+    }
     const n = spec.args.length;
     if (n === 0) {
       if (end !== start) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CommandType, COMMANDS, HEADER_SIZE, MAGIC_REQ, commandName, type CommandSpec } from './commands.js';
+import { CommandType, COMMANDS, HEADER_SIZE, MAGIC_REQ, MAGIC_RES, commandName, type CommandSpec } from './commands.js';
 import { ProtocolError } from '../errors.js';
 
 /** One packet argument: text (sent as UTF-8) or raw bytes. */
@@ -34,7 +34,9 @@ function hasNul(arg: PacketArg): boolean {
 }
 
 /**
- * Checks `args` against the packet table and gearmand's limits.
+ * Checks `args` against the packet table (what any receiver can frame) and gearmand's receive
+ * limits (what gearmand accepts from a client or worker). Everything a client sends goes through
+ * this; the embedded server checks only {@link validateWire}, as gearmand sends what it was sent.
  *
  * @returns the table row of `type`
  * @throws {@link ProtocolError} for an unknown type, a wrong argument count, a value that is not
@@ -43,23 +45,54 @@ function hasNul(arg: PacketArg): boolean {
  * @internal
  */
 export function validatePacket(type: number, args: readonly PacketArg[]): CommandSpec {
+  const spec = validateWire(type, args);
+  checkReceiveLimits(spec, args);
+  return spec;
+}
+
+/**
+ * Wire validity only: a known type, its exact argument count, strings or bytes, no NUL in any
+ * argument but the last. A packet that passes is framed the same by every receiver.
+ *
+ * @returns the table row of `type`
+ * @throws {@link ProtocolError} naming the packet and the argument
+ * @internal
+ */
+export function validateWire(type: number, args: readonly PacketArg[]): CommandSpec {
   const spec = COMMANDS[type];
   if (spec === undefined) throw new ProtocolError(`cannot encode packet type ${type}: not a Gearman packet type`);
   const n = spec.args.length;
   if (args.length !== n) {
     throw new ProtocolError(`${spec.name} takes ${n} argument(s) (${spec.args.join(', ')}), got ${args.length}`);
   }
-  // Upper bound of the bytes gearmand must buffer before it finds the packet's data.
-  let headBound = HEADER_SIZE;
   for (let i = 0; i < n; i++) {
     const arg = args[i];
     if (typeof arg !== 'string' && !(arg instanceof Uint8Array)) {
       throw new ProtocolError(`${spec.name} argument ${spec.args[i]} must be a string or bytes, got ${describe(arg)}`);
     }
+    if (i < n - 1 && hasNul(arg)) {
+      throw new ProtocolError(`${spec.name} argument ${spec.args[i]} must not contain a NUL byte`);
+    }
+  }
+  return spec;
+}
+
+/**
+ * gearmand 1.1.20's receive limits (protocol.md §1.1, §1.2) for a packet that passed
+ * {@link validateWire}: uniques and GET_STATUS handles of at most 63 bytes, the header and every
+ * non-data argument within its 8 KiB receive buffer.
+ *
+ * @throws {@link ProtocolError} naming the limit
+ * @internal
+ */
+export function checkReceiveLimits(spec: CommandSpec, args: readonly PacketArg[]): void {
+  const type = spec.type;
+  const n = spec.args.length;
+  // Upper bound of the bytes gearmand must buffer before it finds the packet's data.
+  let headBound = HEADER_SIZE;
+  for (let i = 0; i < n; i++) {
     if (i < n - 1 || !spec.binaryLast) {
-      if (i < n - 1 && hasNul(arg)) {
-        throw new ProtocolError(`${spec.name} argument ${spec.args[i]} must not contain a NUL byte`);
-      }
+      const arg = args[i]!;
       headBound += (typeof arg === 'string' ? arg.length * 3 : arg.byteLength) + 1;
     }
   }
@@ -84,7 +117,6 @@ export function validatePacket(type: number, args: readonly PacketArg[]): Comman
       );
     }
   }
-  return spec;
 }
 
 function describe(value: unknown): string {
@@ -100,7 +132,8 @@ function describe(value: unknown): string {
  * @param args - the arguments in wire order; strings are sent as UTF-8
  * @param magic - {@link MAGIC_REQ} (default) or `MAGIC_RES` (what a server sends)
  * @returns the packet bytes
- * @throws {@link ProtocolError} if the arguments do not fit the packet (see validatePacket)
+ * @throws {@link ProtocolError} if the arguments do not fit the packet (see validatePacket; with
+ * `MAGIC_RES`, what a server sends, wire validity only)
  *
  * @example
  * ```ts
@@ -108,7 +141,8 @@ function describe(value: unknown): string {
  * ```
  */
 export function encodePacket(type: number, args: readonly PacketArg[] = [], magic: number = MAGIC_REQ): Buffer {
-  validatePacket(type, args);
+  if (magic === MAGIC_RES) validateWire(type, args);
+  else validatePacket(type, args);
   let size = args.length > 0 ? args.length - 1 : 0;
   for (const arg of args) size += byteLength(arg);
   const buf = Buffer.allocUnsafe(HEADER_SIZE + size);
@@ -165,8 +199,12 @@ export class PacketWriter {
    * @throws {@link ProtocolError} as {@link encodePacket}; nothing is appended then
    */
   writePacket(type: number, args: readonly PacketArg[], magic: number = MAGIC_REQ, validated = false): void {
-    // `validated`: the caller already ran validatePacket on these exact arguments.
-    if (!validated) validatePacket(type, args);
+    // `validated`: the caller already ran validatePacket on these exact arguments. What a server
+    // writes (RES magic) is held to wire validity only: gearmand's receive limits are not its own.
+    if (!validated) {
+      if (magic === MAGIC_RES) validateWire(type, args);
+      else validatePacket(type, args);
+    }
     // Worst case 3 bytes per UTF-16 code unit; avoids a second pass over every string.
     let bound = HEADER_SIZE + args.length;
     for (let i = 0; i < args.length; i++) {

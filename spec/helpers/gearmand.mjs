@@ -2,11 +2,40 @@
 // loopback port. Used by the integration specs' globalSetup, by specs that kill or restart their
 // own server, by examples/with-gearmand.mjs and by the benchmark. Plain ESM so that all of them
 // can import it without a build step.
+//
+// With GEARMAN_TEST_SERVER=embedded, startGearmand() starts the embedded GearmanServer instead, in
+// its own process (spec/helpers/embedded-server.mjs), with the same shape: a port, a pid to signal,
+// a log. So every integration spec runs against either server unchanged.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const EMBEDDED_SCRIPT = fileURLToPath(new URL('./embedded-server.mjs', import.meta.url));
+
+/**
+ * Which server the specs run against: 'embedded' or 'gearmand' (GEARMAN_TEST_SERVER, default
+ * gearmand).
+ * @returns {'embedded' | 'gearmand'}
+ */
+export function testServerKind() {
+  return process.env.GEARMAN_TEST_SERVER === 'embedded' ? 'embedded' : 'gearmand';
+}
+
+/**
+ * The C gearmand's path if it is installed (GEARMAND overrides the search), else undefined.
+ * @returns {string | undefined}
+ */
+export function findGearmand() {
+  try {
+    const path = gearmandPath();
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const CANDIDATES = ['/usr/sbin/gearmand', '/usr/local/sbin/gearmand'];
 
@@ -91,6 +120,7 @@ export function adminLine(port, line, timeoutMs = 500) {
  * @returns {Promise<Gearmand>}
  */
 export async function startGearmand(options = {}) {
+  if (testServerKind() === 'embedded') return startEmbedded(options);
   const bin = gearmandPath();
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'gearmand-'));
@@ -139,4 +169,40 @@ export async function startGearmand(options = {}) {
   }
   child.kill('SIGKILL');
   throw new Error(`gearmand did not answer on 127.0.0.1:${port} within 10 s: ${stderr}${log()}`);
+}
+
+/**
+ * Starts the embedded server in its own process, as startGearmand does gearmand (dist/ must be
+ * built). gearmand options with a counterpart (--job-retries, --exceptions, --job-handle-prefix)
+ * are passed on.
+ * @param {{ port?: number, args?: string[] }} [options]
+ * @returns {Promise<Gearmand>}
+ */
+export async function startEmbedded(options = {}) {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'gearman-ts-server-'));
+  const child = spawn(process.execPath, [EMBEDDED_SCRIPT, `--port=${port}`, ...(options.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the embedded server exited with status ${child.exitCode} on port ${port}: ${stderr}`);
+    const reply = await adminLine(port, 'version');
+    if (reply?.startsWith('OK ')) {
+      return { port, host: `127.0.0.1:${port}`, pid: /** @type {number} */ (child.pid), dir, version: reply.slice(3), child, stop, log: () => stderr };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the embedded server did not answer on 127.0.0.1:${port} within 20 s: ${stderr}`);
 }
