@@ -39,6 +39,8 @@ export interface TaskLine {
   /** Whether {@link rate} comes from counters (finished/s) or from depth changes (Δqueued/s). */
   rateFromCounters: boolean;
   history: number[];
+  /** The task's counters summed over the servers that report them. */
+  counters?: TaskCounters;
 }
 
 /** The state `top` keeps between samples. @internal */
@@ -61,13 +63,18 @@ export class TopModel {
     const running = new Map<string, number>();
     const workers = new Map<string, number>();
     const finished = new Map<string, number>();
+    const totals = new Map<string, TaskCounters>();
     for (const s of samples) {
       for (const row of s.rows ?? []) {
         queued.set(row.task, (queued.get(row.task) ?? 0) + row.queued);
         running.set(row.task, (running.get(row.task) ?? 0) + row.running);
         workers.set(row.task, (workers.get(row.task) ?? 0) + row.workers);
       }
-      for (const [task, c] of s.counters ?? []) finished.set(task, (finished.get(task) ?? 0) + c.completed + c.failed + c.exceptions);
+      for (const [task, c] of s.counters ?? []) {
+        finished.set(task, (finished.get(task) ?? 0) + c.completed + c.failed + c.exceptions);
+        const t = totals.get(task) ?? { submitted: 0, completed: 0, failed: 0, exceptions: 0 };
+        totals.set(task, { submitted: t.submitted + c.submitted, completed: t.completed + c.completed, failed: t.failed + c.failed, exceptions: t.exceptions + c.exceptions });
+      }
     }
     const prev = this.previous;
     const dt = prev ? (at - prev.at) / 1000 : 0;
@@ -83,7 +90,7 @@ export class TopModel {
         if (fromCounters && prev.finished.has(task)) rate = (finished.get(task)! - prev.finished.get(task)!) / dt;
         else if (!fromCounters) rate = (q - (prev.queued.get(task) ?? q)) / dt;
       }
-      lines.push({ task, queued: q, running: running.get(task) ?? 0, workers: workers.get(task) ?? 0, rate, rateFromCounters: fromCounters, history: h });
+      lines.push({ task, queued: q, running: running.get(task) ?? 0, workers: workers.get(task) ?? 0, rate, rateFromCounters: fromCounters, history: h, counters: totals.get(task) });
     }
     for (const task of this.history.keys()) if (!queued.has(task)) this.history.delete(task);
     this.previous = { at, queued, finished };

@@ -9,6 +9,7 @@ import { GearmanAdminClient } from '../../index.js';
 import { EXIT, UsageError, numberOption, parse, serverList } from '../args.js';
 import { SERVERS_HELP, type Command } from '../command.js';
 import { describeError, write, type Io } from '../output.js';
+import { CountersReader } from '../counters.js';
 import { SORT_KEYS, TopModel, renderFrame, visibleLines, type ServerSample, type SortKey, type ViewState } from '../top-view.js';
 
 const OPTIONS = {
@@ -40,7 +41,8 @@ Options:
       --asc            sort ascending
   -f, --filter TEXT    only tasks whose name contains TEXT
       --once           print one frame to stdout and exit (no screen control), for scripts
-      --json           with --once: the frame's rows as JSON
+      --json           with --once: the frame's rows as JSON (with the counters submitted,
+                       completed, failed, exceptions where the server reports them)
   -t, --timeout SECS   seconds to wait for each server's answer (default 5)
 ${SERVERS_HELP}`,
   async run(argv, io) {
@@ -78,10 +80,12 @@ ${SERVERS_HELP}`,
 /** Asks every server for its status, keeping one admin client per server between samples. */
 class Sampler {
   private readonly admins: Map<string, GearmanAdminClient>;
+  private readonly counters: CountersReader;
   constructor(
     private readonly servers: string[],
     timeout: number,
   ) {
+    this.counters = new CountersReader(Math.max(1, timeout * 1000));
     this.admins = new Map(servers.map((s) => [s, new GearmanAdminClient([s], { pollTimeout: timeout, connectTimeoutMs: Math.max(1, timeout * 1000) })]));
   }
 
@@ -89,7 +93,8 @@ class Sampler {
     return Promise.all(
       this.servers.map(async (server): Promise<ServerSample> => {
         try {
-          return { server, rows: await this.admins.get(server)!.getStatus() };
+          const [rows, counters] = await Promise.all([this.admins.get(server)!.getStatus(), this.counters.read(server)]);
+          return { server, rows, counters };
         } catch (err) {
           return { server, error: describeError(err) };
         }
@@ -106,7 +111,7 @@ async function once(sampler: Sampler, model: TopModel, view: ViewState, json: bo
   const samples = await sampler.sample();
   model.add(samples);
   if (json) {
-    const rows = visibleLines(model, view).map(({ task, queued, running, workers }) => ({ task, queued, running, workers }));
+    const rows = visibleLines(model, view).map(({ task, queued, running, workers, counters }) => ({ task, queued, running, workers, ...counters }));
     await write(io.stdout, JSON.stringify({ servers: samples.map((s) => ({ server: s.server, up: s.error === undefined, error: s.error })), tasks: rows }) + '\n');
   } else {
     await write(io.stdout, renderFrame(model, { ...view, columns: Math.max(view.columns, 100) }).join('\n') + '\n');
