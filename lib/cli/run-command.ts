@@ -30,11 +30,19 @@ export const runningChildren = new Set<ChildProcess>();
 
 /**
  * Spawns `command args`, feeds `input`, resolves when it has exited and its pipes are drained.
+ * @param abortSignal - aborting it sends the command SIGTERM
  * @param onStderrLine - called per complete stderr line (without its newline), and once for a
  * last line without one
  * @internal
  */
-export function runCommand(command: string, args: string[], input: Uint8Array, env: NodeJS.ProcessEnv, onStderrLine: (line: string) => void): Promise<CommandOutcome> {
+export function runCommand(
+  command: string,
+  args: string[],
+  input: Uint8Array,
+  env: NodeJS.ProcessEnv,
+  abortSignal: AbortSignal | undefined,
+  onStderrLine: (line: string) => void,
+): Promise<CommandOutcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let tail = Buffer.alloc(0);
@@ -47,6 +55,10 @@ export function runCommand(command: string, args: string[], input: Uint8Array, e
       return;
     }
     runningChildren.add(child);
+    // The job was aborted (a stop's grace period passed, or shutdown): end its command too.
+    const onAbort = () => child.kill('SIGTERM');
+    if (abortSignal?.aborted) onAbort();
+    else abortSignal?.addEventListener('abort', onAbort, { once: true });
     let spawnError: Error | undefined;
     child.on('error', (err) => {
       spawnError ??= err;
@@ -68,6 +80,7 @@ export function runCommand(command: string, args: string[], input: Uint8Array, e
     });
     child.on('close', (code, signal) => {
       runningChildren.delete(child);
+      abortSignal?.removeEventListener('abort', onAbort);
       if (partial !== '') onStderrLine(partial);
       resolve({ code, signal, stdout: Buffer.concat(chunks), stderrTail: tail.toString('utf8').replace(/^\uFFFD+/, '').trim(), spawnError });
     });

@@ -174,14 +174,15 @@ describe('gearman-ts work', () => {
     const dir = tempDir();
     // Each job marks itself started, then waits for the spec's go file.
     const work = startWork([task, '--concurrency', '3', '--', 'sh', '-c', `touch "${dir}/$GEARMAN_UNIQUE"; while [ ! -e "${dir}/go" ]; do sleep 0.02; done; cat`]);
-    await workersOf(task, 3);
+    // One worker connection with three slots.
+    await workersOf(task, 1);
     const client = new GearmanClient(sharedHosts());
     const admin = new GearmanAdminClient(sharedHosts());
     try {
       const all = client.submitMultipleJobs([1, 2, 3, 4, 5].map((i) => ({ task, data: `j${i}`, unique: `u${i}` })));
       await until(() => readdirSync(dir).length >= 3, 15_000, 20);
       const status = (await admin.getStatus()).find((r) => r.task === task)!;
-      expect(status.running).toBe(3);
+      expect(status).toMatchObject({ running: 3, workers: 1 });
       expect(readdirSync(dir)).toHaveLength(3);
       writeFileSync(join(dir, 'go'), '');
       const requests = await all;
@@ -212,6 +213,31 @@ describe('gearman-ts work', () => {
       expect(end.code).toBe(0);
     } finally {
       client.shutdown();
+    }
+  });
+
+  it('--grace: past it the running command is ended, the job re-queued, and work exits 1', async () => {
+    const task = taskName('cli-grace');
+    const dir = tempDir();
+    const work = startWork([task, '--grace', '0.3', '--', 'sh', '-c', `touch "${dir}/started"; exec sleep 600`]);
+    await workersOf(task, 1);
+    const client = new GearmanClient(sharedHosts());
+    const admin = new GearmanAdminClient(sharedHosts());
+    try {
+      await client.submitJob(task, 'slow', { background: true });
+      await until(() => existsSync(join(dir, 'started')), 15_000, 20);
+      work.child.kill('SIGTERM');
+      const end = await work.exited;
+      expect(end.code).toBe(1);
+      expect(end.stderr).toContain('1 running job(s) were aborted; the server re-queues them');
+      // Back in the queue, with no worker left: queued 1, running 0.
+      await until(async () => {
+        const row = (await admin.getStatus()).find((r) => r.task === task);
+        return row?.queued === 1 && row.running === 0 && row.workers === 0;
+      }, 15_000, 20);
+    } finally {
+      client.shutdown();
+      admin.shutdown();
     }
   });
 

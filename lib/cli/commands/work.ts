@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { GearmanWorker, type GearmanJob } from '../../index.js';
+import { GearmanWorker, type TaskCallback } from '../../index.js';
 import { EXIT, UsageError, numberOption, parse, serverList } from '../args.js';
 import { SERVERS_HELP, type Command } from '../command.js';
 import { describeError, write, type Io } from '../output.js';
@@ -13,6 +13,7 @@ import { runCommand, runningChildren } from '../run-command.js';
 const OPTIONS = {
   concurrency: { type: 'string', short: 'c' },
   'client-id': { type: 'string' },
+  grace: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
 } as const;
 
@@ -32,6 +33,8 @@ A second signal stops at once (the server re-queues what was running).
 
 Options:
   -c, --concurrency N    jobs run at once (default 1)
+      --grace SECS       on SIGTERM, wait at most SECS for running jobs, then abort them
+                         (their commands get SIGTERM; the server re-queues them) (default: no limit)
       --client-id ID     the id the server shows for this worker in "workers"
   -v, --verbose          a line on stderr per job
 ${SERVERS_HELP}`,
@@ -44,8 +47,10 @@ ${SERVERS_HELP}`,
     if (positionals.length === 0) throw new UsageError('expected at least one TASK', 'work');
     if (commandLine.length === 0) throw new UsageError('expected -- COMMAND [ARGS...] after the tasks', 'work');
     const servers = serverList(values.servers, io.env);
+    const grace = numberOption('work', 'grace', values.grace, { min: 0 });
+    const graceMs = grace === undefined ? Infinity : grace * 1000;
     const concurrency = numberOption('work', 'concurrency', values.concurrency, { min: 1, max: 10_000, integer: true }) ?? 1;
-    return serve({ servers, tasks: positionals, command: commandLine[0]!, args: commandLine.slice(1), concurrency, clientId: values['client-id'], verbose: values.verbose ?? false }, io);
+    return serve({ servers, tasks: positionals, command: commandLine[0]!, args: commandLine.slice(1), concurrency, clientId: values['client-id'], verbose: values.verbose ?? false, graceMs }, io);
   },
 };
 
@@ -57,27 +62,22 @@ interface ServeOptions {
   concurrency: number;
   clientId: string | undefined;
   verbose: boolean;
+  graceMs: number;
 }
 
-/** A worker that stops taking jobs when asked, finishing the one it runs. */
-class CommandWorker extends GearmanWorker {
-  stopRequested = false;
-  override afterPoll(): boolean {
-    return !this.stopRequested;
-  }
-  override afterJob(): boolean {
-    return !this.stopRequested;
-  }
-}
+/** The job a task callback gets (a GearmanJob with its abort signal). */
+type Job = Parameters<TaskCallback>[1];
 
 async function serve(o: ServeOptions, io: Io): Promise<number> {
   const log = (line: string) => void io.stderr.write(`gearman-ts work: ${line}\n`);
-  const handle = async (worker: GearmanWorker, job: GearmanJob): Promise<Buffer> => {
+  let aborted = 0;
+  const handle = async (worker: GearmanWorker, job: Job): Promise<Buffer> => {
     const started = Date.now();
+    job.signal.addEventListener('abort', () => aborted++, { once: true });
     const warnings: Promise<void>[] = [];
     const env = { ...io.env, GEARMAN_TASK: job.task, GEARMAN_HANDLE: job.handle ?? '', GEARMAN_UNIQUE: job.unique ?? '' };
     const data = Buffer.isBuffer(job.data) ? job.data : Buffer.from(String(job.data ?? ''));
-    const outcome = await runCommand(o.command, o.args, data, env, (line) => {
+    const outcome = await runCommand(o.command, o.args, data, env, job.signal, (line) => {
       warnings.push(worker.sendJobWarning(job, line).catch(() => {}));
     });
     await Promise.all(warnings);
@@ -87,41 +87,34 @@ async function serve(o: ServeOptions, io: Io): Promise<number> {
       return outcome.stdout;
     }
     const how = outcome.spawnError ? `cannot run ${o.command}: ${outcome.spawnError.message}` : outcome.signal ? `killed by ${outcome.signal}` : `exit code ${outcome.code}`;
-    const reason = outcome.stderrTail !== '' ? outcome.stderrTail : how;
     if (o.verbose) log(`${job.handle} ${job.task}: failed (${how}) in ${ms} ms`);
-    // WORK_EXCEPTION carries the reason to clients that asked for exceptions (then WORK_FAIL).
-    await worker.sendJobException(job, reason);
-    throw new Error(`${o.command}: ${how}`);
+    // The worker sends the message as WORK_EXCEPTION (to clients that asked for exceptions; the
+    // server turns it into WORK_FAIL for the others): the end of stderr says best what went wrong.
+    throw new Error(outcome.stderrTail !== '' ? outcome.stderrTail : how);
   };
 
-  // One worker per slot, each running one job at a time (python-gearman's worker model).
-  const workers: CommandWorker[] = [];
-  for (let i = 0; i < o.concurrency; i++) {
-    const worker = new CommandWorker(o.servers, { logger: quietLogger(o.verbose, log) });
-    if (o.clientId !== undefined) worker.setClientId(o.clientId);
-    for (const task of o.tasks) worker.registerTask(task, handle);
-    workers.push(worker);
-  }
+  const worker = new GearmanWorker(o.servers, { concurrency: o.concurrency, logger: cliLogger(o.verbose, log) });
+  if (o.clientId !== undefined) worker.setClientId(o.clientId);
+  for (const task of o.tasks) worker.registerTask(task, handle);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
       log(`${signal}: finishing running jobs (send again to stop at once)`);
-      for (const w of workers) w.stopRequested = true;
+      void worker.stop({ timeoutMs: o.graceMs });
     } else {
       log(`${signal}: stopping now`);
       for (const child of runningChildren) child.kill('SIGTERM');
-      for (const w of workers) w.shutdown();
+      worker.shutdown();
     }
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   if (o.verbose) log(`serving ${o.tasks.join(', ')} on ${o.servers.join(', ')} with ${o.concurrency} slot(s)`);
   try {
-    const results = await Promise.allSettled(workers.map((w) => w.work({ pollTimeout: 1 })));
-    const failure = results.find((r) => r.status === 'rejected');
-    if (failure) throw (failure as PromiseRejectedResult).reason;
-    return signals > 1 ? EXIT.INTERRUPTED : EXIT.OK;
+    await worker.work();
+    if (aborted > 0) log(`${aborted} running job(s) were aborted; the server re-queues them`);
+    return signals > 1 ? EXIT.INTERRUPTED : aborted > 0 ? EXIT.FAILED : EXIT.OK;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -129,7 +122,7 @@ async function serve(o: ServeOptions, io: Io): Promise<number> {
 }
 
 /** The library's warnings on stderr (a lost server, a failed job) at --verbose; errors always. */
-function quietLogger(verbose: boolean, log: (line: string) => void) {
+function cliLogger(verbose: boolean, log: (line: string) => void) {
   const none = () => {};
   return {
     debug: none,
