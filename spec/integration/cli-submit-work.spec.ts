@@ -104,8 +104,29 @@ describe('gearman-ts submit', () => {
     expect(run.stderr).toContain(`timed out after 0.5 s waiting for ${task}`);
   });
 
+  it('--when holds a background job until its time (where the client has scheduled jobs)', async () => {
+    const task = taskName('cli-when');
+    const run = await runCli(['submit', '--when', '+3600', task, 'later', '--servers', servers()]);
+    const { GearmanClient: Client } = await import('gearman-ts');
+    if (typeof (Client.prototype as unknown as Record<string, unknown>).getJobStatusByUnique !== 'function') {
+      // A client without `when` would run the job at once: the tool refuses instead.
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('--when needs a client with scheduled jobs');
+      return;
+    }
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^H:\S+\n$/);
+    // A worker runs a job submitted after it, and the scheduled one stays queued.
+    startWork([task, '--', 'cat']);
+    await workersOf(task, 1);
+    expect(await runCli(['submit', task, 'now', '--servers', servers()])).toMatchObject({ code: 0, stdout: 'now' });
+    const status = JSON.parse((await runCli(['status', '--json', task, '--servers', servers()])).stdout);
+    expect(status).toEqual([{ server: servers(), task, queued: 1, running: 0, workers: 1 }]);
+  });
+
   it('bad arguments exit 2', async () => {
     expect((await runCli(['submit', '--servers', servers()])).code).toBe(2);
+    expect((await runCli(['submit', '--when', '+10', '-p', 'high', 't', 'x', '--servers', servers()])).code).toBe(2);
     expect((await runCli(['submit', 't', 'a', 'b', '--servers', servers()])).code).toBe(2);
     const prio = await runCli(['submit', '-p', 'urgent', 't', 'x', '--servers', servers()]);
     expect(prio.code).toBe(2);

@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import { GearmanClient, GearmanJob, GearmanJobRequest, JOB_COMPLETE, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NONE, type Priority } from '../../index.js';
+import { GearmanClient, GearmanError, GearmanJob, GearmanJobRequest, JOB_COMPLETE, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NONE, type Priority } from '../../index.js';
 import { EXIT, UsageError, numberOption, parse, serverList } from '../args.js';
 import { SERVERS_HELP, type Command } from '../command.js';
 import { describeError, payloadText, readAll, write, type Io } from '../output.js';
@@ -106,10 +106,18 @@ ${SERVERS_HELP}`,
     const [task, dataArg] = positionals as [string, string | undefined];
     const data: string | Buffer = dataArg ?? (await readAll(io.stdin));
     const when = values.when !== undefined ? parseWhen(values.when) : undefined;
+    if (when !== undefined && values.priority !== undefined && priority !== PRIORITY_NONE) {
+      throw new UsageError('--when and --priority cannot be combined (SUBMIT_JOB_EPOCH has no priority)', 'submit');
+    }
     const background = (values.background ?? false) || when !== undefined;
     return submitOne({ servers, task, data, unique: values.unique, priority, background, when, pollTimeout }, io);
   },
 };
+
+/** Whether this build's client has `when` (SUBMIT_JOB_EPOCH). @internal */
+export function schedulingSupported(): boolean {
+  return typeof (GearmanClient.prototype as unknown as Record<string, unknown>).getJobStatusByUnique === 'function';
+}
 
 interface OneJob {
   servers: string[];
@@ -127,7 +135,10 @@ async function submitOne(job: OneJob, io: Io): Promise<number> {
   try {
     let request: GearmanJobRequest;
     if (job.when !== undefined) {
-      // Scheduled jobs go through submitJob's `when` (SUBMIT_JOB_EPOCH, background only).
+      // Scheduled jobs go through submitJob's `when` (SUBMIT_JOB_EPOCH, background only). A client
+      // without it would ignore the option and run the job now: refuse instead. (`when` came with
+      // the same client release as getJobStatusByUnique.)
+      if (!schedulingSupported()) throw new GearmanError('--when needs a client with scheduled jobs (submitJob `when`), which this build lacks', { code: 'INVALID_ARGUMENT' });
       request = await client.submitJob(job.task, job.data, {
         background: true,
         unique: job.unique,
