@@ -126,6 +126,6 @@ describe('progress', () => {
     const bar = new Progress(fake, counts, { tty: true });
     expect(bar.line(120)).toMatch(/^\[#+-+\]  60% 6\/10 /);
     bar.stop();
-    expect([formatDuration(5), formatDuration(185), formatDuration(7300)]).toEqual(['5s', '3m05s', '2h01m']);
+    expect([formatDuration(0.04), formatDuration(42.4), formatDuration(185), formatDuration(7300)]).toEqual(['0.0s', '42s', '3m05s', '2h01m']);
   });
 });
