@@ -84,5 +84,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
 }
 
+// A reader that went away (`gearman-ts status | head -1`) ends the tool quietly, as for any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
+// Everything a command opened is closed by now; should a socket linger in its close handshake,
+// do not let it hold the exit for long.
+setTimeout(() => process.exit(code), 2000).unref();

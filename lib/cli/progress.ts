@@ -22,6 +22,8 @@ export interface BatchCounts {
   lastStatus?: { numerator: number; denominator: number };
   /** Re-submissions after a lost connection. */
   resubmitted: number;
+  /** Set while every server is down: why. */
+  outage?: string;
 }
 
 /** Human time: 42s, 3m05s, 1h02m. @internal */
@@ -64,7 +66,7 @@ export class Progress {
     const elapsed = this.elapsed();
     const rate = elapsed > 0 ? finished / elapsed : 0;
     const eta = rate > 0 ? (c.total - finished) / rate : NaN;
-    const status = c.lastStatus ? ` status ${c.lastStatus.numerator}/${c.lastStatus.denominator}` : '';
+    const status = c.outage !== undefined ? ' (waiting for a server)' : c.lastStatus ? ` status ${c.lastStatus.numerator}/${c.lastStatus.denominator}` : '';
     const text =
       `${finished}/${c.total} accepted ${c.accepted} running ${c.running} done ${c.done} failed ${c.failed}` +
       ` ${rate.toFixed(0)}/s ETA ${finished >= c.total ? '0s' : formatDuration(eta)}${status}`;
@@ -83,6 +85,11 @@ export class Progress {
     } else {
       this.stream.write(this.line() + '\n');
     }
+  }
+
+  /** Erases the bar (before other output to the same terminal); the next draw brings it back. */
+  clear(): void {
+    if (this.tty && this.drawn) this.stream.write('\r\x1b[K');
   }
 
   /** Stops redrawing; leaves the last state on the screen, then a newline. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
+import { freePort, startGearmand, type Gearmand } from '../helpers/gearmand.mjs';
 import { taskName, until } from '../helpers/env.js';
 import { GearmanAdminClient } from 'gearman-ts';
 import { CliProcess, runCli } from '../cli/run-cli.js';
@@ -134,6 +134,11 @@ describe('gearman-ts submit --jsonl', () => {
     expect(noTask.code).toBe(2);
     const status = JSON.parse((await runCli(['status', '--json', task, '--servers', gearmand.host])).stdout);
     expect(status).toEqual([]);
+    // No server reachable from the start: a wrong address, reported at once with exit 3.
+    const port = await freePort();
+    const dead = await runCli(['submit', '--jsonl', '-', '--servers', `127.0.0.1:${port}`], { input: `{"task":"${task}","data":"x"}\n` });
+    expect(dead.code).toBe(3);
+    expect(dead.stderr).toContain(`127.0.0.1:${port}`);
     const missing = await runCli(['submit', '--jsonl', join(dir, 'missing.jsonl'), '--servers', gearmand.host]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read');

@@ -102,13 +102,15 @@ export async function runBatch(options: BatchOptions, io: Io): Promise<number> {
   try {
     for (let start = 0; start < lines.length; start += options.window) {
       const window = lines.slice(start, start + options.window);
-      const requests = await runWindow(client, window, options, counts, io);
+      const requests = await runWindow(client, window, options, counts, progress, io);
       let out = '';
       for (let i = 0; i < requests.length; i++) {
         const request = requests[i]!;
         if (request.timedOut && !request.complete) timedOut++;
         out += JSON.stringify(resultRecord(window[i]!.line, request, options.background)) + '\n';
       }
+      // Results and the bar on one terminal: erase the bar so the lines do not land after it.
+      if (io.stdout.isTTY) progress?.clear();
       await write(io.stdout, out);
     }
   } finally {
@@ -126,7 +128,7 @@ export async function runBatch(options: BatchOptions, io: Io): Promise<number> {
 }
 
 /** Submits one window and waits until each of its jobs is settled, re-submitting lost ones. */
-async function runWindow(client: GearmanClient, window: Line[], options: BatchOptions, counts: BatchCounts, io: Io): Promise<GearmanJobRequest[]> {
+async function runWindow(client: GearmanClient, window: Line[], options: BatchOptions, counts: BatchCounts, progress: Progress | undefined, io: Io): Promise<GearmanJobRequest[]> {
   const accepted = new WeakSet<GearmanJobRequest>();
   const running = new WeakSet<GearmanJobRequest>();
   const settled = new WeakSet<GearmanJobRequest>();
@@ -169,7 +171,9 @@ async function runWindow(client: GearmanClient, window: Line[], options: BatchOp
     requests = await client.submitMultipleJobs(specs, { ...common, waitUntilComplete: false });
   } catch (err) {
     const held = (err as { requests?: GearmanJobRequest[] }).requests;
+    // No server ever took a job of this run: a wrong address, not an outage to ride out.
     if (!isOutage(err) || held === undefined || held.length !== specs.length) throw err;
+    if (counts.accepted === 0 && !held.some((r) => typeof r.job.handle === 'string')) throw err;
     requests = held;
   }
   for (const r of requests) {
@@ -202,11 +206,20 @@ async function runWindow(client: GearmanClient, window: Line[], options: BatchOp
       if (!options.background) await client.waitUntilJobsCompleted(open.filter((r) => r.state !== JOB_UNKNOWN), { pollTimeout: options.pollTimeout });
       backoffMs = 100;
       giveUpAt = deadline();
+      if (counts.outage !== undefined) {
+        counts.outage = undefined;
+        progress?.clear();
+        await write(io.stderr, 'gearman-ts submit: a server is back; going on\n');
+      }
     } catch (err) {
-      if (!isOutage(err)) throw err;
+      if (!isOutage(err) || counts.accepted === 0) throw err;
       if (Date.now() > giveUpAt) {
-        await write(io.stderr, `gearman-ts submit: giving up after ${options.retryForSeconds} s without a server: ${describeError(err)}\n`);
-        throw err;
+        throw new ServerUnavailable(`giving up after ${options.retryForSeconds} s without a server: ${describeError(err)}`, { cause: err });
+      }
+      if (counts.outage === undefined) {
+        counts.outage = describeError(err);
+        progress?.clear();
+        await write(io.stderr, `gearman-ts submit: lost every server (${counts.outage}); re-submitting the lost jobs for up to ${options.retryForSeconds} s\n`);
       }
       // Every server is down: wait and send the lost jobs again (the recipe of the client docs).
       await sleep(backoffMs);
