@@ -19,6 +19,7 @@ type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman
 const NEEDS: Record<string, Need[]> = {
   'spec/integration/admin.spec.ts': ['gearadmin'],
   'spec/integration/admin-maxqueue.spec.ts': ['gearadmin'],
+  'spec/integration/examples-admin.spec.ts': ['gearadmin'],
   'spec/integration/worker-reconnect.spec.ts': ['gearadmin'],
   'spec/integration/worker.spec.ts': ['gearadmin', 'gearman'],
   'spec/integration/client-tls.spec.ts': ['openssl'],
@@ -119,7 +120,8 @@ export default defineConfig({
       {
         test: {
           name: 'server',
-          include: ['spec/server/**/*.spec.ts'],
+          // The "testing your workers" example is a user's spec: it runs here as written.
+          include: ['spec/server/**/*.spec.ts', 'examples/testing-your-workers/*.test.mjs'],
           exclude: ['spec/server/packet-stream.spec.ts', ...excluded],
           env: { GEARMAN_TEST_SERVER: 'embedded' },
           ...slow,

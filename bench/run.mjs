@@ -53,6 +53,8 @@ const HELP = `npm run bench -- [options]
   --cpu-prof          run the gearman-ts processes with node --cpu-prof, summarize the profiles
   --build             run \`npm run build\` first
   --json FILE         where to write all measurements (default bench/out/results-<time>.json)
+  --embedded          instead: our client and worker against gearmand and the embedded server, side by
+                      side (bench/server.mjs; --embedded --help for its options)
 `;
 
 // -------------------------------------------------------------------------------------------
@@ -658,7 +660,10 @@ async function main() {
   }
 }
 
-main().then(
+// --embedded: the embedded server against gearmand, with our client and worker (bench/server.mjs).
+const start = process.argv.includes('--embedded') ? () => import('./server.mjs').then((m) => m.runServerBench(process.argv.slice(2))) : main;
+
+start().then(
   () => process.exit(0),
   (err) => {
     log(`bench failed: ${err?.stack ?? err}`);

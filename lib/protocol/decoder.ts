@@ -70,6 +70,13 @@ export interface PacketDecoderOptions {
   label?: string;
 }
 
+/** Per side, per type: may it be received. */
+const RECEIVABLE: Record<PacketSide | 'any', readonly boolean[]> = {
+  any: COMMANDS.map((spec) => spec !== undefined),
+  client: COMMANDS.map((spec) => spec !== undefined && receivableBy(spec, 'client')),
+  server: COMMANDS.map((spec) => spec !== undefined && receivableBy(spec, 'server')),
+};
+
 /** Payloads shorter than this are copied out of the socket chunk so they do not pin it. */
 const COPY_BELOW = 16 * 1024;
 const NO_ARGS: PacketArgs = [];
@@ -119,7 +126,7 @@ export class PacketDecoder {
     const side = options.side;
     this.magic = options.magic ?? (side === undefined ? MAGIC_RES : receiveMagic(side));
     this.ownMagic = side !== undefined && sink.onRefused !== undefined ? sendMagic(side) : -1;
-    this.receivable = COMMANDS.map((spec) => spec !== undefined && (side === undefined || receivableBy(spec, side)));
+    this.receivable = RECEIVABLE[side ?? 'any'];
     this.maxPacketSize = options.maxPacketSize ?? 256 * 1024 * 1024;
     this.allowText = options.allowText ?? false;
     this.maxLineLength = options.maxLineLength ?? 1024 * 1024;
@@ -326,7 +333,9 @@ export class PacketDecoder {
   private checkHeader(buf: Buffer, off: number): number {
     this.checkMagic(buf.readUInt32BE(off), buf, off);
     const type = buf.readUInt32BE(off + 4);
-    if (COMMANDS[type] === undefined) {
+    // A server refuses the unused slot 5 as it refuses a response type (gearmand: ERROR), and
+    // closes on 0 and anything past the table.
+    if (COMMANDS[type] === undefined && !(this.ownMagic !== -1 && type > 0 && type < COMMANDS.length)) {
       this.fail(`unknown packet type ${type}`, buf, off, this.consumed);
     }
     const size = buf.readUInt32BE(off + 8);
@@ -354,9 +363,9 @@ export class PacketDecoder {
   private emitPacket(type: number, buf: Buffer, start: number, end: number, owned: boolean, headerAt: number, streamOffset = this.consumed - (end - start) - HEADER_SIZE): void {
     const spec = COMMANDS[type]!;
     if (!this.receivable[type] || (this.ownMagic !== -1 && buf.readUInt32BE(headerAt) !== this.magic)) {
-      const reason = this.receivable[type] ? 'magic' : 'direction';
-      if (reason === 'magic' || this.sink.onRefused !== undefined) {
-        this.sink.onRefused!(type, reason);
+      const reason = this.ownMagic !== -1 && buf.readUInt32BE(headerAt) !== this.magic ? 'magic' : 'direction';
+      if (this.sink.onRefused !== undefined) {
+        this.sink.onRefused(type, reason);
         return;
       }
       this.fail(`unexpected ${spec.name} packet (only ${spec.direction === 'REQ' ? 'clients and workers send it' : 'a server sends it'})`, buf, headerAt, streamOffset);

@@ -44,6 +44,14 @@ export interface PacketStreamOptions {
    * @default 0
    */
   stallTimeoutMs?: number;
+  /**
+   * When queued packets are written: `'tick'` at the end of the current callback (and its
+   * microtasks), `'immediate'` after every read the event loop has ready, so that one write per
+   * connection carries the answers to all of them (the server's choice: under load it turns
+   * many small writes into a few large ones).
+   * @default 'tick'
+   */
+  flushOn?: 'tick' | 'immediate';
 }
 
 // Writes are deferred with process.nextTick: it runs once the current callback is done and, when
@@ -57,6 +65,16 @@ function runFlushes(): void {
   flushScheduled = false;
   const list = pendingFlushes;
   pendingFlushes = [];
+  for (let i = 0; i < list.length; i++) list[i]!.flush();
+}
+
+let pendingImmediate: PacketStream[] = [];
+let immediateScheduled = false;
+
+function runImmediateFlushes(): void {
+  immediateScheduled = false;
+  const list = pendingImmediate;
+  pendingImmediate = [];
   for (let i = 0; i < list.length; i++) list[i]!.flush();
 }
 
@@ -86,6 +104,7 @@ export class PacketStream {
   private readonly magic: number;
   private readonly stallTimeoutMs: number;
   private readonly label: string;
+  private readonly immediate: boolean;
   private flushQueued = false;
   private flushWaiters: Array<() => void> | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -102,6 +121,7 @@ export class PacketStream {
     this.magic = sendMagic(options.side);
     this.stallTimeoutMs = options.stallTimeoutMs ?? 0;
     this.label = options.label ?? '';
+    this.immediate = options.flushOn === 'immediate';
     this.decoder = new PacketDecoder(sink, {
       side: options.side,
       ...(options.label === undefined ? {} : { label: options.label }),
@@ -222,6 +242,14 @@ export class PacketStream {
 
   private scheduleFlush(): void {
     this.flushQueued = true;
+    if (this.immediate) {
+      pendingImmediate.push(this);
+      if (!immediateScheduled) {
+        immediateScheduled = true;
+        setImmediate(runImmediateFlushes);
+      }
+      return;
+    }
     pendingFlushes.push(this);
     if (!flushScheduled) {
       flushScheduled = true;

@@ -28,6 +28,7 @@ export interface ServerConnectionLimits {
   maxPacketSize: number;
   stallTimeoutMs: number;
   maxLineLength: number;
+  maxOutputBytes: number;
 }
 
 /** @internal */
@@ -59,6 +60,7 @@ export class ServerConnection {
   /** Jobs this connection submitted in the foreground and still listens to. */
   readonly listening = new Set<AnyJob>();
   closed = false;
+  private readonly maxOutputBytes: number;
 
   constructor(
     readonly socket: net.Socket,
@@ -69,6 +71,7 @@ export class ServerConnection {
   ) {
     this.id = id;
     this.exceptions = exceptions;
+    this.maxOutputBytes = limits.maxOutputBytes;
     const address = socket.remoteAddress ?? '';
     this.ip = address.startsWith('::ffff:') ? address.slice(7) : address;
     const label = socket.remoteFamily === 'IPv6' ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
@@ -79,7 +82,7 @@ export class ServerConnection {
         onRefused: (type, reason) => host.handleRefused(this, type, reason),
         onStall: (error: ProtocolError) => this.close(error.message),
       },
-      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs },
+      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs, flushOn: 'immediate' },
     );
     socket.setNoDelay(true);
     this.stream.attach(socket);
@@ -101,7 +104,12 @@ export class ServerConnection {
 
   /** Queues one packet (written once per turn). */
   send(type: number, args: readonly PacketArg[]): void {
-    if (!this.closed) this.stream.writePacket(type, args);
+    if (this.closed) return;
+    this.stream.writePacket(type, args);
+    // A peer that does not read its answers must not grow our memory without bound.
+    if (this.socket.writableLength > this.maxOutputBytes) {
+      this.destroy(`more than ${this.maxOutputBytes} bytes written and not read by the peer`);
+    }
   }
 
   /** Queues admin answer text. */
@@ -132,11 +140,11 @@ export class ServerConnection {
   }
 
   /** Closes without writing what is queued. */
-  destroy(): void {
+  destroy(reason?: string): void {
     if (this.closed) return;
     this.closed = true;
     this.stream.detach();
     this.socket.destroy();
-    this.host.handleClose(this, undefined);
+    this.host.handleClose(this, reason);
   }
 }

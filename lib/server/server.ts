@@ -37,6 +37,8 @@ export interface GearmanServerOptions {
   maxConnections?: number;
   /** A packet that starts and gets no further byte for this long closes its connection. 0 = never. @default 30000 */
   stallTimeoutMs?: number;
+  /** Bytes written to a connection and not yet read by its peer, past which the connection is closed. @default 67108864 (64 MiB) */
+  maxOutputBytes?: number;
   /** Every connection gets WORK_EXCEPTION without OPTION_REQ, as gearmand's `--exceptions`. @default false */
   exceptions?: boolean;
   /** A job lost by this many workers fails (WORK_FAIL), as gearmand's `--job-retries`; 0 = re-queue for ever. @default 0 */
@@ -73,7 +75,7 @@ export interface ServerStats {
 
 const DEFAULT_PORT = 4730;
 const SERVER_OPTIONS = [
-  'host', 'port', 'handlePrefix', 'maxPacketSize', 'maxQueuedJobs', 'maxConnections', 'stallTimeoutMs', 'exceptions',
+  'host', 'port', 'handlePrefix', 'maxPacketSize', 'maxQueuedJobs', 'maxConnections', 'stallTimeoutMs', 'maxOutputBytes', 'exceptions',
   'jobRetries', 'allowShutdown', 'version', 'logger',
 ] as const;
 
@@ -133,6 +135,7 @@ export class GearmanServer implements ServerConnectionHost {
   private readonly maxQueuedJobs: number;
   private readonly maxConnections: number;
   private readonly stallTimeoutMs: number;
+  private readonly maxOutputBytes: number;
   private readonly exceptions: boolean;
   private readonly jobRetries: number;
   private readonly listener: net.Server;
@@ -164,6 +167,7 @@ export class GearmanServer implements ServerConnectionHost {
     this.maxQueuedJobs = nonNegative(options.maxQueuedJobs, 'maxQueuedJobs', Infinity, true);
     this.maxConnections = nonNegative(options.maxConnections, 'maxConnections', Infinity, true);
     this.stallTimeoutMs = nonNegative(options.stallTimeoutMs, 'stallTimeoutMs', 30_000);
+    this.maxOutputBytes = nonNegative(options.maxOutputBytes, 'maxOutputBytes', 64 * 1024 * 1024);
     this.exceptions = options.exceptions ?? false;
     this.jobRetries = nonNegative(options.jobRetries, 'jobRetries', 0);
     this.allowShutdown = options.allowShutdown ?? false;
@@ -227,7 +231,11 @@ export class GearmanServer implements ServerConnectionHost {
     if (this.closing !== undefined) return this.closing;
     this.closing = new Promise<void>((resolve) => {
       if (this.epochTimer !== undefined) clearTimeout(this.epochTimer);
-      for (const conn of [...this.connections]) conn.destroy();
+      // What is queued (the answer to a `shutdown`, say) goes out first.
+      for (const conn of [...this.connections]) {
+        conn.stream.flush();
+        conn.destroy();
+      }
       for (const job of this.jobs.values()) if (job.timer !== undefined) clearTimeout(job.timer);
       this.jobs.clear();
       this.functions.clear();
@@ -276,7 +284,7 @@ export class GearmanServer implements ServerConnectionHost {
       socket,
       this,
       ++this.connectionCounter,
-      { maxPacketSize: this.maxPacketSize, stallTimeoutMs: this.stallTimeoutMs, maxLineLength: 8191 },
+      { maxPacketSize: this.maxPacketSize, stallTimeoutMs: this.stallTimeoutMs, maxLineLength: 8191, maxOutputBytes: this.maxOutputBytes },
       this.exceptions,
     );
     this.connections.add(conn);
@@ -657,14 +665,19 @@ export class GearmanServer implements ServerConnectionHost {
   }
 
   private getStatus(conn: ServerConnection, handle: string): void {
-    // gearmand answers nothing for a handle of 64 bytes or more (protocol.md §4.12).
-    if (Buffer.byteLength(handle) >= 64) return;
+    // gearmand 1.1.20 closes the connection, unanswered, for a handle of 64 bytes or more
+    // (protocol.md §4.12 says "no reply"; the connection is in fact closed).
+    if (Buffer.byteLength(handle) >= 64) {
+      conn.close('GET_STATUS with a handle of 64 bytes or more');
+      return;
+    }
     const job = this.jobs.get(handle);
     if (job === undefined) conn.send(T.STATUS_RES, [handle, '0', '0', '0', '0']);
     else conn.send(T.STATUS_RES, [handle, '1', job.worker === undefined ? '0' : '1', String(job.numerator), String(job.denominator)]);
   }
 
   private getStatusUnique(conn: ServerConnection, unique: string): void {
+    // No reply at all, and the connection stays usable (gearmand 1.1.20).
     if (Buffer.byteLength(unique) >= 64) return;
     let found: AnyJob | undefined;
     for (const fn of this.functions.values()) {

@@ -14,7 +14,7 @@ export interface Gearmand {
 export function gearmandPath(): string;
 export function freePort(): Promise<number>;
 export function adminLine(port: number, line: string, timeoutMs?: number): Promise<string | null>;
-export function startGearmand(options?: { port?: number; args?: string[]; threads?: number }): Promise<Gearmand>;
+export function startGearmand(options?: { port?: number; args?: string[]; threads?: number; server?: 'gearmand' | 'embedded' }): Promise<Gearmand>;
 export function testServerKind(): 'embedded' | 'gearmand';
 export function findGearmand(): string | undefined;
 export function startEmbedded(options?: { port?: number; args?: string[] }): Promise<Gearmand>;

@@ -115,12 +115,13 @@ export function adminLine(port, line, timeoutMs = 500) {
  */
 
 /**
- * Starts gearmand on 127.0.0.1 and waits until it answers `version`.
- * @param {{ port?: number, args?: string[], threads?: number }} [options]
+ * Starts gearmand on 127.0.0.1 and waits until it answers `version` (the embedded server instead
+ * under GEARMAN_TEST_SERVER=embedded, unless `server` says which).
+ * @param {{ port?: number, args?: string[], threads?: number, server?: 'gearmand' | 'embedded' }} [options]
  * @returns {Promise<Gearmand>}
  */
 export async function startGearmand(options = {}) {
-  if (testServerKind() === 'embedded') return startEmbedded(options);
+  if ((options.server ?? testServerKind()) === 'embedded') return startEmbedded(options);
   const bin = gearmandPath();
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'gearmand-'));
