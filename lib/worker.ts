@@ -183,9 +183,14 @@ function exceptionText(error: unknown): string {
   return String(error);
 }
 
-/** `'host:port: why'` → `'why'`, so a line that names the address does not name it twice. */
+/**
+ * `'host:port: connect ECONNREFUSED host:port'` → `'connect ECONNREFUSED'`, so a line that names
+ * the address does not name it again.
+ */
 function withoutAddress(message: string, address: string): string {
-  return message.startsWith(`${address}: `) ? message.slice(address.length + 2) : message;
+  let m = message.startsWith(`${address}: `) ? message.slice(address.length + 2) : message;
+  while (m.includes(` ${address}`)) m = m.replace(` ${address}`, '');
+  return m;
 }
 
 /**

@@ -179,8 +179,13 @@ export class WorkerCommandHandler extends CommandHandler {
     const lane = this.host.slots.state(this);
     if (lane !== undefined && lane.jobs > 0) {
       const known = new Set(this.abilities);
-      for (const entry of list) if (!known.has(entry[0])) this.sendAbility(entry);
-      if (list.length !== this.abilities.length || list.some(([task]) => !known.has(task))) this.abilitiesDeferred = true;
+      for (const entry of list) {
+        if (known.has(entry[0])) continue;
+        this.sendAbility(entry);
+        this.abilities.push(entry[0]);
+      }
+      // Something to remove (or a timeout to change): needs RESET_ABILITIES, after the jobs.
+      if (list.length !== this.abilities.length) this.abilitiesDeferred = true;
       return;
     }
     this.abilitiesDeferred = false;
