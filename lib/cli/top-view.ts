@@ -170,6 +170,8 @@ export function renderFrame(model: TopModel, view: ViewState): string[] {
   if (lines.length === 0) out.push(view.filter ? '(no task matches the filter)' : '(no tasks)');
   if (footer) {
     while (out.length < view.rows - 1) out.push('');
+    // A terminal too short for the header: keep what fits, and the keys.
+    if (out.length > view.rows - 1) out.length = Math.max(0, view.rows - 1);
     out.push(footer);
   }
   return out.map((l) => (l.length > view.columns ? l.slice(0, view.columns) : l));

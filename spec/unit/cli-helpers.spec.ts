@@ -107,6 +107,9 @@ describe('top', () => {
     for (const l of small) expect(l.length).toBeLessThanOrEqual(40);
     expect(small).toContainEqual(expect.stringMatching(/^… \d+ more$/));
     expect(small[11]).toContain('q quit');
+    const tiny = renderFrame(model, view({ columns: 30, rows: 3 }));
+    expect(tiny).toHaveLength(3);
+    expect(tiny[2]).toContain('q quit');
   });
 
   it('sparkline scales to the maximum shown', () => {

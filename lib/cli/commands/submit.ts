@@ -104,6 +104,7 @@ ${SERVERS_HELP}`,
     if (positionals.length === 0) throw new UsageError('expected a TASK', 'submit');
     if (positionals.length > 2) throw new UsageError(`expected TASK [DATA], got ${positionals.length} arguments (quote DATA with spaces)`, 'submit');
     const [task, dataArg] = positionals as [string, string | undefined];
+    if (dataArg === undefined && io.stdin.isTTY) await write(io.stderr, 'gearman-ts submit: reading the job data from stdin (end it with Ctrl-D)\n');
     const data: string | Buffer = dataArg ?? (await readAll(io.stdin));
     const when = values.when !== undefined ? parseWhen(values.when) : undefined;
     if (when !== undefined && values.priority !== undefined && priority !== PRIORITY_NONE) {
