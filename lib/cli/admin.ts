@@ -81,16 +81,22 @@ export async function reportFailures(results: ServerResult<unknown>[], io: Io): 
 
 /**
  * Prints rows gathered from every server: `--json` as one array, else a table with a SERVER
- * column when more than one server was asked.
+ * column when more than one server was asked (or always, for one-row-per-server answers).
  * @internal
  */
-export async function printRows<R extends object>(args: AdminArgs, results: ServerResult<R[]>[], columns: Column<R>[], io: Io): Promise<number> {
+export async function printRows<R extends object>(
+  args: AdminArgs,
+  results: ServerResult<R[]>[],
+  columns: Column<R>[],
+  io: Io,
+  { serverColumn = args.servers.length > 1 }: { serverColumn?: boolean } = {},
+): Promise<number> {
   const rows: Array<R & { server: string }> = [];
   for (const r of results) if (r.ok) for (const row of r.value) rows.push({ server: r.server, ...row });
   if (args.json) {
     await write(io.stdout, JSON.stringify(rows) + '\n');
   } else {
-    const cols: Column<R & { server: string }>[] = args.servers.length > 1 ? [{ header: 'SERVER', value: (row) => row.server }, ...columns] : columns;
+    const cols: Column<R & { server: string }>[] = serverColumn ? [{ header: 'SERVER', value: (row) => row.server }, ...columns] : columns;
     if (results.some((r) => r.ok)) await write(io.stdout, formatTable(cols, rows));
   }
   return reportFailures(results, io);

@@ -27,10 +27,10 @@ ${SERVERS_HELP}`,
     const [task, sizeText] = args.positionals as [string, string];
     const size = numberOption('maxqueue', 'N', sizeText, { integer: true })!;
     const results = await eachServer(args.servers, args.pollTimeout, async (admin) => [{ task, size, answer: await admin.sendMaxqueue(task, size) }]);
-    return printRows<{ task: string; size: number; answer: string }>({ ...args, servers: ['', ''] }, results, [
+    return printRows<{ task: string; size: number; answer: string }>(args, results, [
       { header: 'TASK', value: (r) => r.task },
       { header: 'MAX', value: (r) => r.size, right: true },
       { header: 'ANSWER', value: (r) => r.answer },
-    ], io);
+    ], io, { serverColumn: true });
   },
 };

@@ -24,6 +24,6 @@ ${SERVERS_HELP}`,
     const args = parseAdmin('ping', argv, io);
     if (args.help) return write(io.stdout, ping.help + '\n').then(() => EXIT.OK);
     const results = await eachServer(args.servers, args.pollTimeout, async (admin) => [{ ms: Math.round((await admin.pingServer()) * 1e6) / 1e3 }]);
-    return printRows<{ ms: number }>({ ...args, servers: ['', ''] }, results, [{ header: 'MS', value: (r) => r.ms.toFixed(3), right: true }], io);
+    return printRows<{ ms: number }>(args, results, [{ header: 'MS', value: (r) => r.ms.toFixed(3), right: true }], io, { serverColumn: true });
   },
 };

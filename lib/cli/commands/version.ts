@@ -23,6 +23,6 @@ ${SERVERS_HELP}`,
     const args = parseAdmin('version', argv, io);
     if (args.help) return write(io.stdout, version.help + '\n').then(() => EXIT.OK);
     const results = await eachServer(args.servers, args.pollTimeout, async (admin) => [{ version: await admin.getVersion() }]);
-    return printRows<{ version: string }>({ ...args, servers: ['', ''] }, results, [{ header: 'VERSION', value: (r) => r.version }], io);
+    return printRows<{ version: string }>(args, results, [{ header: 'VERSION', value: (r) => r.version }], io, { serverColumn: true });
   },
 };
