@@ -140,7 +140,7 @@ describe('gearman-ts admin commands', () => {
     const handle = request.job.handle!;
     const jobs = await runCli(['jobs', '--json', '--servers', shared()]);
     expect(jobs.code).toBe(0);
-    expect(JSON.parse(jobs.stdout)).toContainEqual({ server: shared(), handle, retries: 0, ignored: 0, queued: 1 });
+    expect(JSON.parse(jobs.stdout)).toContainEqual({ server: shared(), handle, retries: 0, ignored: 0, stored: 1 });
     const table = await runCli(['jobs', '--servers', shared()]);
     expect(table.stdout).toMatch(new RegExp(`^${handle} +0 +0 +1$`, 'm'));
     // Two servers: the one that knows the handle answers OK, the other UNKNOWN_JOB, exit 0.
