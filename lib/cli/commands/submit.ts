@@ -61,21 +61,21 @@ and writes its result to stdout. The worker's data, warnings and status are writ
 they arrive. A job that fails, raises an exception or times out exits with code 1.
 
 Options:
-  -b, --background       do not wait: print the job handle once the server accepted it
-  -p, --priority LEVEL   high, normal (default) or low
-  -u, --unique KEY       the job's unique key (same task and key coalesce into one job)
-  -t, --timeout SECS     give up waiting after SECS seconds (exit code 1)
-      --when TIME        run at TIME (epoch seconds, +SECONDS, or an ISO date): a background
-                         job the server holds until then (SUBMIT_JOB_EPOCH)
+  -b, --background     do not wait: print the job handle once the server accepted it
+  -p, --priority LEVEL high, normal (default) or low
+  -u, --unique KEY     the job's unique key (same task and key coalesce into one job)
+  -t, --timeout SECS   give up waiting after SECS seconds (exit code 1)
+      --when TIME      run at TIME (epoch seconds, +SECONDS, or an ISO date): a background
+                       job the server holds until then (SUBMIT_JOB_EPOCH)
 
 Batch (--jsonl):
-      --jsonl FILE|-     one job per line: {"task","data","unique","priority"} ("dataBase64"
-                         for bytes; TASK is the default task). One JSON result per line on
-                         stdout, in input order: {"line","task","unique","handle","state",
-                         "result"|"resultBase64","exception","error"}
-      --window N         jobs in flight at once (default 1000)
-      --retry-for SECS   keep re-submitting jobs lost with a server for SECS (default 60)
-  -q, --quiet            no progress (a bar on a terminal, else a line every 2 s, on stderr)
+      --jsonl FILE|-   one job per line: {"task","data","unique","priority"} ("dataBase64"
+                       for bytes; TASK is the default task). One JSON result per line on
+                       stdout, in input order: {"line","task","unique","handle","state",
+                       "result"|"resultBase64","exception","error"}
+      --window N       jobs in flight at once (default 1000)
+      --retry-for SECS keep re-submitting jobs lost with a server for SECS (default 60)
+  -q, --quiet          no progress (a bar on a terminal, else a line every 2 s, on stderr)
 ${SERVERS_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parse('submit', argv, OPTIONS);

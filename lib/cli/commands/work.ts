@@ -32,11 +32,11 @@ SIGTERM or SIGINT stops gracefully: no new job is taken and the running ones fin
 A second signal stops at once (the server re-queues what was running).
 
 Options:
-  -c, --concurrency N    jobs run at once (default 1)
-      --grace SECS       on SIGTERM, wait at most SECS for running jobs, then abort them
-                         (their commands get SIGTERM; the server re-queues them) (default: no limit)
-      --client-id ID     the id the server shows for this worker in "workers"
-  -v, --verbose          a line on stderr per job
+  -c, --concurrency N  jobs run at once (default 1)
+      --grace SECS     on SIGTERM, wait at most SECS for running jobs, then abort them
+                       (their commands get SIGTERM; the server re-queues them) (default: no limit)
+      --client-id ID   the id the server shows for this worker in "workers"
+  -v, --verbose        a line on stderr per job
 ${SERVERS_HELP}`,
   async run(argv, io) {
     const dash = argv.indexOf('--');
