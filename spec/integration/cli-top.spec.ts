@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient, GearmanWorker } from 'gearman-ts';
-import { startGearmand, testServerKind, type Gearmand } from '../helpers/gearmand.mjs';
+import { freePort, startGearmand, testServerKind, type Gearmand } from '../helpers/gearmand.mjs';
 import { until } from '../helpers/env.js';
 import { CLI, runCli } from '../cli/run-cli.js';
 import { Tmux } from '../cli/tmux.js';
@@ -117,6 +117,14 @@ describe('gearman-ts top', () => {
     expect(parsed.tasks).toEqual([expect.objectContaining({ task: 'gamma-once', queued: 2, running: 0, workers: 0 })]);
     if (testServerKind() === 'embedded') expect(parsed.tasks[0]).toMatchObject({ submitted: 2, completed: 0 });
     else expect(parsed.tasks[0].submitted).toBeUndefined();
+
+    // A server down: its error in the frame, the others' rows, exit 3 (as the admin commands).
+    const port = await freePort();
+    const partial = await runCli(['top', '--once', '--servers', `${gearmand.host},127.0.0.1:${port}`]);
+    expect(partial.code).toBe(3);
+    expect(partial.stdout).toMatch(/servers 1\/2 up/);
+    expect(partial.stdout).toContain(`! 127.0.0.1:${port}: `);
+    expect(row(partial.stdout.split('\n'), 'gamma-once')?.[1]).toBe('2');
 
     const notTty = await runCli(['top', '--servers', gearmand.host]);
     expect(notTty.code).toBe(2);

@@ -116,7 +116,7 @@ async function once(sampler: Sampler, model: TopModel, view: ViewState, json: bo
   } else {
     await write(io.stdout, renderFrame(model, { ...view, columns: Math.max(view.columns, 100) }).join('\n') + '\n');
   }
-  return samples.every((s) => s.error !== undefined) ? EXIT.UNAVAILABLE : EXIT.OK;
+  return samples.some((s) => s.error !== undefined) ? EXIT.UNAVAILABLE : EXIT.OK;
 }
 
 async function live(sampler: Sampler, model: TopModel, view: ViewState, io: Io): Promise<number> {
