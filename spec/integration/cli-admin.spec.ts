@@ -7,7 +7,7 @@ import { runCli } from '../cli/run-cli.js';
 
 const shared = () => sharedHosts()[0]!;
 
-describe('gearman-ts: help, arguments, servers', () => {
+describe('gearman-ts: help, arguments, servers', { timeout: 90_000 }, () => {
   it('prints the tool help with every command, and a help per command', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
@@ -64,7 +64,7 @@ describe('gearman-ts: help, arguments, servers', () => {
   });
 });
 
-describe('gearman-ts admin commands', () => {
+describe('gearman-ts admin commands', { timeout: 90_000 }, () => {
   let second: Gearmand;
   const task = taskName('cli-admin');
   const client = new GearmanClient(sharedHosts());

@@ -37,7 +37,7 @@ async function workersOf(host: string, task: string): Promise<void> {
   }
 }
 
-describe('gearman-ts submit --jsonl', () => {
+describe('gearman-ts submit --jsonl', { timeout: 90_000 }, () => {
   let gearmand: Gearmand;
   let dir: string;
   const processes: CliProcess[] = [];

@@ -21,7 +21,7 @@ async function startServer(extra: string[] = []): Promise<{ server: CliProcess; 
   return { server, host: m[1]! };
 }
 
-describe('gearman-ts server', () => {
+describe('gearman-ts server', { timeout: 90_000 }, () => {
   it('serves submit and work; status and top --once see its counters; SIGINT closes it cleanly', async () => {
     const { server, host } = await startServer(['--verbose']);
     const task = taskName('cli-srv');

@@ -42,7 +42,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe('gearman-ts submit', () => {
+describe('gearman-ts submit', { timeout: 90_000 }, () => {
   it('sends the argument or stdin as data and prints the result on stdout', async () => {
     const task = taskName('cli-rev');
     startWork([task, '--', 'rev']);
@@ -136,7 +136,7 @@ describe('gearman-ts submit', () => {
   });
 });
 
-describe('gearman-ts work', () => {
+describe('gearman-ts work', { timeout: 90_000 }, () => {
   it('passes 1 MiB payloads both ways (no pipe deadlock)', async () => {
     const task = taskName('cli-big');
     startWork([task, '--', 'cat']);

@@ -18,7 +18,7 @@ function row(screen: string[], task: string): string[] | undefined {
   return line?.trim().split(/\s+/);
 }
 
-describe('gearman-ts top', () => {
+describe('gearman-ts top', { timeout: 90_000 }, () => {
   let gearmand: Gearmand;
   let client: GearmanClient;
   let dir: string;
