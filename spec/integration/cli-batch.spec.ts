@@ -98,7 +98,7 @@ describe('gearman-ts submit --jsonl', { timeout: 90_000 }, () => {
     ]
       .map((j) => JSON.stringify(j))
       .join('\n');
-    const run = await runCli(['submit', '--jsonl', '-', task, '--timeout', '3', '--servers', gearmand.host], { input });
+    const run = await runCli(['submit', '--jsonl', '-', task, '--timeout', '5', '--servers', gearmand.host], { input });
     expect(run.code).toBe(1);
     const results = parse(run.stdout);
     expect(results.map((r) => [r.line, r.state, r.result ?? r.exception ?? null])).toEqual([
