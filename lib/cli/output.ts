@@ -1,5 +1,5 @@
 /**
- * Output helpers: where lines go, how errors read, JSON lines, and the exit code an error maps to.
+ * Output: where lines go, how errors read, JSON lines, and the exit code an error maps to.
  *
  * @module
  * @internal

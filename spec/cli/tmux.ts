@@ -12,7 +12,7 @@ export class Tmux {
     return run('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  /** Starts `command` (a shell line) in a detached session of the given size. */
+  /** Starts `command` (a shell line) in a detached tmux window of the given size. */
   async start(command: string, columns = 100, rows = 24): Promise<void> {
     await this.tmux('new-session', '-d', '-s', 'spec', '-x', String(columns), '-y', String(rows), command);
   }
@@ -46,7 +46,7 @@ export class Tmux {
     await this.tmux('resize-window', '-t', 'spec', '-x', String(columns), '-y', String(rows));
   }
 
-  /** Whether the session (its command) is still running. */
+  /** Whether the window (its command) is still running. */
   async alive(): Promise<boolean> {
     try {
       await this.tmux('has-session', '-t', 'spec');

@@ -1,4 +1,4 @@
-// The command-line tool's pure helpers: tables, server lists, JSON lines, --when, top's model
+// The command-line tool's parts that do no I/O: tables, server lists, JSON lines, --when, top's model
 // and frame, the progress line.
 import { describe, expect, it } from 'vitest';
 import { formatTable } from '../../lib/cli/table.js';
