@@ -179,6 +179,15 @@ describe('gearman-ts work', { timeout: 90_000 }, () => {
     expect(run.stderr).toContain(`(${task}) failed: step one\nit broke: ${task}`);
   });
 
+  it('a GEARMAN_STATUS N/D line on stderr is sent as the job status, other lines as warnings', async () => {
+    const task = taskName('cli-status');
+    startWork([task, '--', 'sh', '-c', 'echo "GEARMAN_STATUS 1/2" >&2; echo "half way" >&2; echo "GEARMAN_STATUS 2/2" >&2; cat']);
+    await workersOf(task, 1);
+    const run = await runCli(['submit', task, 'x', '--servers', servers()]);
+    expect(run).toMatchObject({ code: 0, stdout: 'x' });
+    expect(run.stderr).toBe('status: 1/2 (50%)\nwarning: half way\nstatus: 2/2 (100%)\n');
+  });
+
   it('a command that cannot start fails the job, and the worker keeps serving', async () => {
     const task = taskName('cli-enoent');
     startWork([task, '--', '/nonexistent/command']);

@@ -25,8 +25,9 @@ export const work: Command = {
 Registers each TASK and, for every job, runs COMMAND with the job's data on its stdin. What it
 writes to stdout is the job's result; each line it writes to stderr is sent as a warning; a
 non-zero exit (or a signal) fails the job with the end of its stderr as the exception. The job's
-task, handle and unique are in $GEARMAN_TASK, $GEARMAN_HANDLE and $GEARMAN_UNIQUE. Payloads of
-any size are streamed (no pipe deadlock).
+task, handle and unique are in $GEARMAN_TASK, $GEARMAN_HANDLE and $GEARMAN_UNIQUE. A stderr line
+"GEARMAN_STATUS N/D" is sent as the job's status (WORK_STATUS) instead. Payloads of any size are
+streamed (no pipe deadlock).
 
 SIGTERM or SIGINT stops gracefully: no new job is taken and the running ones finish and answer.
 A second signal stops at once (the server re-queues what was running).
@@ -65,6 +66,9 @@ interface ServeOptions {
   graceMs: number;
 }
 
+/** A stderr line that reports progress (sent as WORK_STATUS, not as a warning). */
+const STATUS_LINE = /^GEARMAN_STATUS (\d+)\/(\d+)$/;
+
 /** The job a task callback gets (a GearmanJob with its abort signal). */
 type Job = Parameters<TaskCallback>[1];
 
@@ -78,7 +82,9 @@ async function serve(o: ServeOptions, io: Io): Promise<number> {
     const env = { ...io.env, GEARMAN_TASK: job.task, GEARMAN_HANDLE: job.handle ?? '', GEARMAN_UNIQUE: job.unique ?? '' };
     const data = Buffer.isBuffer(job.data) ? job.data : Buffer.from(String(job.data ?? ''));
     const outcome = await runCommand(o.command, o.args, data, env, job.signal, (line) => {
-      warnings.push(worker.sendJobWarning(job, line).catch(() => {}));
+      const status = STATUS_LINE.exec(line);
+      const sent = status ? worker.sendJobStatus(job, Number(status[1]), Number(status[2])) : worker.sendJobWarning(job, line);
+      warnings.push(sent.catch(() => {}));
     });
     await Promise.all(warnings);
     const ms = Date.now() - started;
