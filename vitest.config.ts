@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { findGearmand } from './spec/helpers/gearmand.mjs';
 
-type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman' | 'openssl';
+type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman' | 'openssl' | 'tmux';
 
 /** What each spec file needs beyond Node; files not listed need nothing else. */
 const NEEDS: Record<string, Need[]> = {
@@ -27,6 +27,7 @@ const NEEDS: Record<string, Need[]> = {
   'spec/server/interop-c.spec.ts': ['gearadmin', 'gearman'],
   'spec/server/interop-perl-php.spec.ts': ['perl-gearman', 'php-gearman'],
   'spec/server/same-as-gearmand.spec.ts': ['gearmand'],
+  'spec/integration/cli-top.spec.ts': ['tmux'],
 };
 
 /**
@@ -56,6 +57,7 @@ const checks: Record<Need, () => boolean> = {
   'perl-gearman': () => onPath('perl') && succeeds('perl', ['-MGearman::Client', '-e', '1']),
   'php-gearman': () => onPath('php') && succeeds('php', ['-r', 'exit(class_exists("GearmanClient") ? 0 : 1);']),
   openssl: () => onPath('openssl'),
+  tmux: () => onPath('tmux'),
 };
 const have = new Map<Need, boolean>();
 const has = (need: Need): boolean => {

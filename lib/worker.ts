@@ -1,21 +1,33 @@
 /**
  * `GearmanWorker`: registers tasks and runs jobs, as python-gearman's `gearman.worker`.
  *
- * One job runs at a time across all connections (the job lock). Task callbacks may be sync or
- * async; the connections keep being served while an async callback runs. After a job the worker
+ * Up to `concurrency` jobs (default 1, python-gearman's job lock) run at once across all
+ * connections; the job slots (`lib/worker/job-slots.ts`) decide which connection may ask for the
+ * next one, and a connection asks only while a slot is free. Task callbacks may be sync or
+ * async; the connections keep being served while async callbacks run. After a job the worker
  * asks for the next one at once (as libgearman does) and only sleeps (PRE_SLEEP) after NO_JOB.
- * Lost servers are reconnected with back-off; `work()` goes on through outages.
+ * Lost servers are reconnected with back-off (`lib/worker/reconnect.ts`); `work()` goes on
+ * through outages.
  *
  * @module
  */
-import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
-import { WorkerCommandHandler } from './command-handler/worker-handler.js';
+import { EventEmitter } from 'eventemitter3';
+import { debuglog } from 'node:util';
+import { ConnectionManager, type ConnectionManagerOptions, type Logger } from './connection-manager.js';
+import { WorkerCommandHandler, type WorkerHandlerHost } from './command-handler/worker-handler.js';
 import type { GearmanConnection } from './connection.js';
 import type { GearmanJob } from './job.js';
 import { CommandType } from './protocol/commands.js';
 import type { PacketArg } from './protocol/encoder.js';
-import { InvalidWorkerState, type GearmanError } from './errors.js';
+import { InvalidArgumentError, InvalidWorkerState, ShutdownError, type GearmanError } from './errors.js';
+import { checkClientId, checkOptions, checkPollTimeout, checkTaskName, describeValue } from './arguments.js';
+import { checkEncoder, type DataEncoderLike } from './encoders.js';
 import type { HostEntry } from './hosts.js';
+import { JobSlots } from './worker/job-slots.js';
+import { Reconnects } from './worker/reconnect.js';
+import { WorkerJob } from './worker/worker-job.js';
+
+export { WorkerJob } from './worker/worker-job.js';
 
 const T = CommandType;
 
@@ -29,28 +41,97 @@ const T = CommandType;
  * const reverse: TaskCallback = (worker, job) => [...String(job.data)].reverse().join('');
  * ```
  */
-export type TaskCallback = (worker: GearmanWorker, job: GearmanJob) => unknown;
+export type TaskCallback = (worker: GearmanWorker, job: WorkerJob) => unknown;
 
 /** Options of a {@link GearmanWorker}. */
 export interface GearmanWorkerOptions extends ConnectionManagerOptions {
   /**
-   * Delay before reconnect attempt `attempt` (0, 1, 2, ...; back to 0 once a connection proved to
-   * work: a packet from its server, or 5 s up) to a lost or unreachable server, in ms, or `null` to
-   * give that server up until the next poll cycle of `work()`.
+   * Delay before reconnect attempt `attempt` (0, 1, 2, ...) to a lost or unreachable server, in
+   * ms, or `null` to give that server up until the next poll cycle of `work()`. The count goes
+   * back to 0 once a connection proved to work: its server answered a GRAB (NO_JOB or a job), or
+   * it stayed up 5 s. Bytes alone (a server that greets and is dropped) do not reset it.
    * @default {@link defaultRetryStrategy}: capped exponential back-off with jitter, 100 ms doubling up to 10 s
    */
   retryStrategy?: (attempt: number) => number | null;
+  /**
+   * How many jobs run at once, across all connections (an integer >= 1). The worker asks a
+   * server for a job only while a slot is free, so it never holds a job it cannot start, and
+   * other workers get the queued work while this one is full. `hasJobLock()` and the
+   * python-gearman hooks keep their meaning at 1.
+   *
+   * While a task registered with `timeoutMs` (CAN_DO_TIMEOUT) is registered, a connection holds
+   * at most one job at a time: gearmand 1.1.20 keeps one CAN_DO_TIMEOUT timer per connection,
+   * bound to the first job assigned on it (gearmand #301), so a second job on the same connection
+   * would run without its timeout (or re-queue the wrong job). The slots are then shared out over
+   * the connections: list a server N times in the host list to run N timed jobs on it at once.
+   * @default 1
+   */
+  concurrency?: number;
+  /**
+   * A callback that throws or rejects answers WORK_EXCEPTION with the error's message (encoded
+   * with the `dataEncoder`), so a client that asked for exceptions (a {@link GearmanClient} does
+   * by default) sees `request.exception`; gearmand sends other clients WORK_FAIL. `false`:
+   * python-gearman's WORK_FAIL only.
+   * @default true
+   */
+  exceptions?: boolean;
 }
+
+const WORKER_OPTIONS = [
+  'dataEncoder',
+  'connectTimeoutMs',
+  'keepAlive',
+  'maxPacketSize',
+  'logger',
+  'createSocket',
+  'retryStrategy',
+  'concurrency',
+  'exceptions',
+] as const;
 
 /** Options of {@link GearmanWorker.work}. */
 export interface WorkOptions {
   /**
    * Seconds per poll cycle (python-gearman's `poll_timeout`): `afterPoll(false)` runs at least
-   * this often, and servers given up by `retryStrategy` are tried again at each cycle. `null`: one
-   * endless cycle. Must be positive.
+   * this often, and servers given up by `retryStrategy` are tried again at each cycle. `null` (or
+   * `Infinity`): one endless cycle. Must be above 0.
    * @default 60
    */
   pollTimeout?: number | null;
+}
+
+/** Options of {@link GearmanWorker.registerTask}. */
+export interface RegisterTaskOptions {
+  /**
+   * Registers the task with CAN_DO_TIMEOUT: the server gives a job of it up this many ms after
+   * assigning it (gearmand re-queues the job, raising a timeout below 1000 ms to 1000 ms; the
+   * Perl server fails it, counting whole seconds). The job's {@link WorkerJob.signal} is aborted
+   * then, and its late result is not sent (the server would answer it with ERROR). A positive
+   * integer.
+   */
+  timeoutMs?: number;
+}
+
+/** Options of {@link GearmanWorker.stop}. */
+export interface StopOptions {
+  /**
+   * How long running jobs may take to finish, in ms. Past it, their {@link WorkerJob.signal} is
+   * aborted and the connections are closed as {@link GearmanWorker.shutdown} does (the server
+   * re-queues the jobs still running).
+   * @default 30000
+   */
+  timeoutMs?: number;
+}
+
+/** Events of a {@link GearmanWorker}. */
+export interface GearmanWorkerEvents {
+  /** A connection to `address` (host:port) was established (at start and after each reconnect). */
+  connect: [address: string];
+  /**
+   * The connection to `address` was lost, or could not be made, with `error`: once per outage (the
+   * retries of the same outage are not reported again).
+   */
+  disconnect: [address: string, error?: GearmanError];
 }
 
 /** Options of the `sendJob*` methods. */
@@ -88,7 +169,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function checkJob(job: unknown, where: string): asserts job is GearmanJob {
   if (job === null || typeof job !== 'object' || typeof (job as GearmanJob).handle !== 'string') {
-    throw new TypeError(`${where}: expected the GearmanJob given to the task callback`);
+    throw new InvalidArgumentError(`${where}: expected the job given to the task callback, got ${describeValue(job)}`);
   }
 }
 
@@ -96,64 +177,136 @@ function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** What an error sends as WORK_EXCEPTION: its message (or the thrown value as a string). */
+function exceptionText(error: unknown): string {
+  if (error instanceof Error) return error.message === '' ? error.name : error.message;
+  return String(error);
+}
+
+/**
+ * `'host:port: connect ECONNREFUSED host:port'` → `'connect ECONNREFUSED'`, so a line that names
+ * the address does not name it again.
+ */
+function withoutAddress(message: string, address: string): string {
+  let m = message.startsWith(`${address}: `) ? message.slice(address.length + 2) : message;
+  while (m.includes(` ${address}`)) m = m.replace(` ${address}`, '');
+  return m;
+}
+
+/**
+ * The worker's default logger: warnings and errors go to the console (a failed job, a dead
+ * server), debug lines to `util.debuglog('gearman')` (NODE_DEBUG=gearman).
+ */
+function defaultWorkerLogger(): Logger {
+  const log = debuglog('gearman');
+  return {
+    debug: log,
+    info: log,
+    warn: (message: string, ...args: unknown[]) => console.warn(`gearman-ts worker: ${message}`, ...args),
+    error: (message: string, ...args: unknown[]) => console.error(`gearman-ts worker: ${message}`, ...args),
+  };
+}
+
+/**
+ * The promise a `sendJob*` misuse rejects with. It notes whether the caller looked at it (`await`
+ * and `.then`/`.catch` call `then` on a subclass): an unobserved rejection fails the job instead
+ * of crashing the process with an unhandled rejection.
+ */
+class SendRejection extends Promise<void> {
+  observed = false;
+
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  override then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+function rejection(error: unknown): SendRejection {
+  const p = new SendRejection((_resolve, reject) => reject(error));
+  // Handled here, so an unobserved one never becomes an unhandled rejection.
+  Promise.prototype.then.call(p, undefined, () => undefined);
+  return p;
+}
+
+/** Send misuses of each job not looked at by the callback. */
+const unobservedSends = new WeakMap<GearmanJob, Array<{ promise: SendRejection; error: unknown }>>();
+
+function unobservedSendError(job: GearmanJob): { error: unknown } | undefined {
+  const list = unobservedSends.get(job);
+  if (list === undefined) return undefined;
+  unobservedSends.delete(job);
+  return list.find((entry) => !entry.promise.observed);
+}
+
 /** How long the end of `work()` waits for queued bytes to reach the kernel before closing. */
 const DRAIN_TIMEOUT_MS = 1000;
-/** A connection that stayed up this long, or got a packet from its server, resets the back-off. */
-const STABLE_CONNECTION_MS = 5000;
-const PROVEN = -1;
+/** The default grace period of stop(). */
+const STOP_TIMEOUT_MS = 30_000;
 
 /**
  * A Gearman worker: python-gearman's `GearmanWorker`.
  *
  * Register tasks with {@link registerTask}, then call {@link work}, which serves jobs until
- * {@link afterPoll} or {@link afterJob} returns false or {@link shutdown} is called. Subclass it to
- * override the hooks ({@link afterPoll}, {@link afterJob}, {@link onJobExecute},
- * {@link onJobException}, {@link onJobComplete}) or the {@link dataEncoder}.
+ * {@link afterPoll} or {@link afterJob} returns false, {@link stop} or {@link shutdown} is called.
+ * Subclass it to override the hooks ({@link afterPoll}, {@link afterJob}, {@link onJobExecute},
+ * {@link onJobException}, {@link onJobComplete}) or the {@link dataEncoder} (an instance field or,
+ * as python-gearman's class attribute, a `static dataEncoder`).
  *
  * @example
  * ```ts
  * import { GearmanWorker } from 'gearman-ts';
  *
- * const worker = new GearmanWorker(['localhost:4730']);
+ * const worker = new GearmanWorker(['localhost:4730'], { concurrency: 4 });
  * worker.setClientId('reverser-1');
  * worker.registerTask('reverse', (worker, job) => [...String(job.data)].reverse().join(''));
- * await worker.work(); // until afterPoll/afterJob return false or shutdown() is called
+ * process.once('SIGTERM', () => void worker.stop({ timeoutMs: 30_000 }));
+ * await worker.work(); // until stop(), shutdown(), or afterPoll/afterJob return false
  * ```
  *
  * @example
  * ```ts
  * // python-gearman's subclassing pattern: a JSON worker that stops after 100 jobs.
  * class JsonWorker extends GearmanWorker {
- *   override dataEncoder = JsonEncoder;
+ *   static dataEncoder = JsonEncoder; // or: override dataEncoder = JsonEncoder;
  *   jobs = 0;
  *   override afterJob() { return ++this.jobs < 100; }
  * }
  * ```
  */
-export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
+export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> implements WorkerHandlerHost {
   /** Registered tasks and their callbacks, in registration order. */
   readonly workerAbilities = new Map<string, TaskCallback>();
   /** The client id sent with SET_CLIENT_ID, or null. */
   workerClientId: string | null = null;
-  /** The connection handler holding the job lock, or null. */
-  commandHandlerHoldingJobLock: WorkerCommandHandler | null = null;
   /** Reconnect delays; see {@link GearmanWorkerOptions.retryStrategy}. */
   retryStrategy: (attempt: number) => number | null;
+  /** How many jobs run at once; see {@link GearmanWorkerOptions.concurrency}. */
+  readonly concurrency: number;
+  /** Failed jobs answer WORK_EXCEPTION; see {@link GearmanWorkerOptions.exceptions}. */
+  exceptions: boolean;
+  /** The job slots (capacity {@link concurrency}). @internal */
+  readonly slots: JobSlots<WorkerCommandHandler>;
 
+  /** CAN_DO_TIMEOUT of each task registered with one, in ms. */
+  private readonly taskTimeouts = new Map<string, number>();
+  private readonly runningJobs = new Set<WorkerJob>();
+  private readonly reconnects: Reconnects;
+  private readonly events = new EventEmitter<GearmanWorkerEvents>();
   private working = false;
   private stopping = false;
   private shutdownRequested = false;
   private stopError: unknown = undefined;
-  /** The job running now (sync or async), if any. */
-  private currentJob: GearmanJob | undefined;
-  /** The settling of the async job running now, so a graceful stop can let it finish. */
-  private jobInFlight: Promise<unknown> | undefined;
-  /** Ends the graceful wait for a running job when shutdown() is called meanwhile. */
-  private stopWaiter: (() => void) | undefined;
-  private readonly reconnectTimers = new Map<GearmanConnection, NodeJS.Timeout>();
-  private readonly reconnectAttempts = new Map<GearmanConnection, number>();
-  /** When each connection last connected, to tell a stable connection from a flapping one. */
-  private readonly connectedAt = new Map<GearmanConnection, number>();
+  /** Resolves when work() has ended (set while it runs). */
+  private workEnded: Promise<void> | undefined;
+  /** Woken when the last slot frees while stopping. */
+  private idleWaiters: Array<() => void> = [];
   /** What the work loop watches, so a stop request wakes it. */
   private readonly stopSignal = { waiters: undefined as unknown };
 
@@ -161,14 +314,52 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param hostList - servers; none means `['localhost:4730']`. TLS entries
    * (`{ host, port, tls: { ca } }`) are supported.
    * @param options - see {@link GearmanWorkerOptions}
-   * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
-   * @throws TypeError for a `retryStrategy` that is not a function
+   * @throws {@link InvalidArgumentError} for an unknown option key, a `retryStrategy` that is not
+   * a function, a `concurrency` that is not an integer >= 1, or a malformed host entry
    */
   constructor(hostList?: HostEntry[] | null, options: GearmanWorkerOptions = {}) {
-    super(hostList, options);
-    const strategy = options?.retryStrategy ?? defaultRetryStrategy;
-    if (typeof strategy !== 'function') throw new TypeError('retryStrategy must be a function (attempt) => ms | null');
+    const opts = checkOptions(options, WORKER_OPTIONS, 'GearmanWorker options') as GearmanWorkerOptions;
+    super(hostList, opts);
+    const strategy = opts.retryStrategy ?? defaultRetryStrategy;
+    if (typeof strategy !== 'function') {
+      throw new InvalidArgumentError(`GearmanWorker options: retryStrategy must be a function (attempt) => ms | null, got ${describeValue(strategy)}`);
+    }
     this.retryStrategy = strategy;
+    const concurrency = opts.concurrency ?? 1;
+    if (typeof concurrency !== 'number' || !Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError(`GearmanWorker options: concurrency must be an integer >= 1, got ${describeValue(concurrency)}`);
+    }
+    this.concurrency = concurrency;
+    const exceptions = opts.exceptions ?? true;
+    if (typeof exceptions !== 'boolean') {
+      throw new InvalidArgumentError(`GearmanWorker options: exceptions must be a boolean, got ${describeValue(exceptions)}`);
+    }
+    this.exceptions = exceptions;
+    if (opts.logger === undefined) this.logger = defaultWorkerLogger();
+    // python-gearman's class attribute: `static dataEncoder = JsonEncoder` on a subclass. An
+    // instance field (`override dataEncoder = ...`) is set after this and wins; so does the option.
+    const staticEncoder = (new.target as unknown as { dataEncoder?: DataEncoderLike }).dataEncoder;
+    if (opts.dataEncoder === undefined && staticEncoder !== undefined) this.dataEncoder = checkEncoder(staticEncoder, new.target.name);
+    this.slots = new JobSlots<WorkerCommandHandler>(concurrency);
+    this.slots.accepting = () => this.working && !this.stopping;
+    this.slots.onIdle = () => this.checkIdle();
+    this.reconnects = new Reconnects({
+      wanted: () => this.working && !this.stopping,
+      delayFor: (attempt) => {
+        try {
+          return this.retryStrategy(attempt);
+        } catch (err) {
+          this.logger.error(`retryStrategy threw: ${describeError(err)}; giving the server up`);
+          return null;
+        }
+      },
+      connect: (connection) => this.connectWorker(connection),
+      gaveUp: (connection, attempts) => {
+        this.logger.warn(`${connection.address}: giving up reconnecting after ${attempts} attempt(s) until the next poll cycle`);
+        // Let the loop see whether any server is left (it rejects with ServerUnavailable if none).
+        this.wake(this.stopSignal);
+      },
+    });
   }
 
   /** @internal */
@@ -189,6 +380,54 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return [...this.workerAbilities.keys()];
   }
 
+  /** Every task with its CAN_DO_TIMEOUT (ms) or undefined. @internal */
+  abilityList(): Array<[string, number | undefined]> {
+    return this.abilities().map((task) => [task, this.taskTimeouts.get(task)]);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events
+
+  /**
+   * Listens for `'connect'` (a connection to a server was established) or `'disconnect'` (a
+   * connection was lost or could not be made; once per outage), for health reporting. A listener
+   * that throws is logged, never breaks the worker.
+   *
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - `(address, error?) => void`; `address` is `host:port`
+   * @returns this worker
+   *
+   * @example
+   * ```ts
+   * worker.on('disconnect', (address, error) => metrics.serverDown(address, error?.message));
+   * worker.on('connect', (address) => metrics.serverUp(address));
+   * ```
+   */
+  on<E extends keyof GearmanWorkerEvents>(event: E, listener: (...args: GearmanWorkerEvents[E]) => void): this {
+    this.events.on(event, listener as never);
+    return this;
+  }
+
+  /** As {@link on}, for one event. @returns this worker */
+  once<E extends keyof GearmanWorkerEvents>(event: E, listener: (...args: GearmanWorkerEvents[E]) => void): this {
+    this.events.once(event, listener as never);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on} or {@link once}. @returns this worker */
+  off<E extends keyof GearmanWorkerEvents>(event: E, listener: (...args: GearmanWorkerEvents[E]) => void): this {
+    this.events.off(event, listener as never);
+    return this;
+  }
+
+  private emitEvent<E extends keyof GearmanWorkerEvents>(event: E, ...args: GearmanWorkerEvents[E]): void {
+    try {
+      (this.events.emit as (event: E, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.error(`a '${event}' listener threw: ${describeError(err)}`);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Registration
 
@@ -196,9 +435,10 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * Sets the client id shown by the admin `workers` command, on every live connection now
    * (SET_CLIENT_ID) and on every connection made later.
    *
-   * @param clientId - any string without NUL bytes
+   * @param clientId - a non-empty string of at most 127 bytes without NUL, control characters or
+   * `' : '` (what gearmand's `workers` listing can show)
    * @returns `clientId`
-   * @throws TypeError if `clientId` is not a string without NUL bytes
+   * @throws {@link InvalidArgumentError} for anything else (nothing is changed)
    *
    * @example
    * ```ts
@@ -207,7 +447,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * ```
    */
   setClientId(clientId: string): string {
-    if (typeof clientId !== 'string' || clientId.includes('\0')) throw new TypeError('clientId must be a string without NUL bytes');
+    checkClientId(clientId, 'setClientId');
     this.workerClientId = clientId;
     for (const handler of this.handlers()) handler.setClientId(clientId);
     return clientId;
@@ -215,90 +455,106 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   /**
    * Registers (or replaces) the callback for `task` and advertises the full ability list on every
-   * live connection (RESET_ABILITIES then one CAN_DO per task, as python-gearman).
+   * live connection (RESET_ABILITIES then one CAN_DO per task, as python-gearman; on a connection
+   * running a job only the new CAN_DO is sent until its jobs settle, because gearmand drops the
+   * result of a job whose worker sent RESET_ABILITIES meanwhile).
    *
-   * @param task - task (function) name
+   * @param task - task (function) name: 1 to 512 bytes, no whitespace, NUL or control character
    * @param callback - `(worker, job) => result`, sync or async; see {@link TaskCallback}
+   * @param options - `timeoutMs`: register with CAN_DO_TIMEOUT (see {@link RegisterTaskOptions})
    * @returns `task`
-   * @throws TypeError for a task name that is not a non-empty string without NUL or line breaks,
-   * or a callback that is not a function
+   * @throws {@link InvalidArgumentError} for a task name, callback or option that is not valid;
+   * nothing is registered then
    *
    * @example
    * ```ts
    * worker.registerTask('resize', async (worker, job) => {
    *   await worker.sendJobStatus(job, 0, 2);
-   *   const small = await resize(job.data as Buffer);
+   *   const small = await resize(job.data as Buffer, { signal: job.signal });
    *   await worker.sendJobStatus(job, 2, 2);
    *   return small; // sent with WORK_COMPLETE
-   * });
+   * }, { timeoutMs: 60_000 });
    * ```
    */
-  registerTask(task: string, callback: TaskCallback): string {
-    if (typeof task !== 'string' || task.length === 0 || /[\0\r\n]/.test(task)) {
-      throw new TypeError(`task must be a non-empty string without NUL or line breaks, got ${JSON.stringify(task)}`);
+  registerTask(task: string, callback: TaskCallback, options?: RegisterTaskOptions): string {
+    checkTaskName(task, 'registerTask');
+    if (typeof callback !== 'function') throw new InvalidArgumentError(`registerTask: callback for ${task} must be a function, got ${describeValue(callback)}`);
+    const opts = checkOptions(options, ['timeoutMs'], 'registerTask');
+    const timeoutMs = opts.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1)) {
+      throw new InvalidArgumentError(`registerTask: timeoutMs must be a positive integer of milliseconds, got ${describeValue(timeoutMs)}`);
     }
-    if (typeof callback !== 'function') throw new TypeError(`callback for ${task} must be a function`);
     this.workerAbilities.set(task, callback);
+    if (timeoutMs === undefined) this.taskTimeouts.delete(task);
+    else this.taskTimeouts.set(task, timeoutMs);
     this.advertise();
     return task;
   }
 
   /**
    * Stops advertising `task` (no error if it was not registered): the remaining list is sent again
-   * on every live connection (RESET_ABILITIES then CAN_DO for each remaining task).
+   * on every live connection (RESET_ABILITIES then CAN_DO for each remaining task; deferred on a
+   * connection until the jobs running on it settle).
    *
    * @param task - task (function) name
    * @returns `task`
    */
   unregisterTask(task: string): string {
+    this.taskTimeouts.delete(task);
     if (this.workerAbilities.delete(task)) this.advertise();
     return task;
   }
 
   private advertise(): void {
-    const abilities = this.abilities();
-    for (const handler of this.handlers()) handler.setAbilities(abilities);
+    this.slots.perLaneLimit = this.taskTimeouts.size > 0 ? 1 : Infinity;
+    for (const handler of this.handlers()) handler.setAbilities();
   }
 
   // ---------------------------------------------------------------------------------------------
   // The work loop
 
   /**
-   * Serves jobs until {@link afterPoll} or {@link afterJob} returns false or {@link shutdown} is
-   * called (python-gearman's `work`). Each cycle of `pollTimeout` seconds runs the manager's poll
-   * loop over every server; `afterPoll(false)` runs once when `work()` starts, then `afterPoll`
-   * runs once per poll iteration (socket activity, or the end of a cycle).
+   * Serves jobs until {@link afterPoll} or {@link afterJob} returns false, or {@link stop} or
+   * {@link shutdown} is called (python-gearman's `work`). Each cycle of `pollTimeout` seconds runs
+   * the manager's poll loop over every server; `afterPoll(false)` runs once when `work()` starts,
+   * then `afterPoll` runs once per poll iteration (socket activity, or the end of a cycle).
    *
    * Servers that go away are reconnected in the background with {@link retryStrategy} back-off,
-   * and get the client id and abilities again; `work()` goes on while every server is down.
+   * and get the client id and abilities again; `work()` goes on while every server is down (a dead
+   * server is logged at warn once per outage, and reported by a `'disconnect'` event).
    *
    * @param options - `pollTimeout`: seconds per cycle (default 60)
    * @returns a promise that resolves when the worker stops: after a graceful stop (a hook returned
-   * false), once a job still running has settled and answered; after {@link shutdown}, at once. No
-   * socket or timer of the worker is left to keep the process alive.
+   * false, or {@link stop}), once the jobs still running have settled and answered; after
+   * {@link shutdown}, at once. No socket or timer of the worker is left to keep the process alive.
    * @throws {@link InvalidWorkerState} (rejects) if `work()` is already running
-   * @throws TypeError (rejects) for a `pollTimeout` that is not a positive number or null
+   * @throws {@link InvalidArgumentError} (rejects) for an unknown option, a positional argument,
+   * or a `pollTimeout` that is not a number above 0 or null
    * @throws whatever {@link afterPoll}/{@link afterJob} throw (rejects, after stopping)
    * @throws {@link ServerUnavailable} (rejects) when `retryStrategy` gave up on every server
    *
    * @example
    * ```ts
-   * const working = worker.work({ pollTimeout: 5 });
-   * process.once('SIGTERM', () => worker.shutdown());
+   * // A service: finish the running jobs on SIGTERM (gearmand re-queues nothing), then exit.
+   * const working = worker.work();
+   * process.once('SIGTERM', () => void worker.stop({ timeoutMs: 30_000 }));
    * await working;
    * ```
    */
-  async work(options: WorkOptions = {}): Promise<void> {
-    const pollTimeout = options?.pollTimeout === undefined ? 60 : options.pollTimeout;
-    if (pollTimeout !== null && (typeof pollTimeout !== 'number' || !(pollTimeout > 0))) {
+  async work(options?: WorkOptions): Promise<void> {
+    const opts = checkOptions(options, ['pollTimeout'], 'work');
+    const pollTimeout = opts.pollTimeout === undefined ? 60 : checkPollTimeout(opts.pollTimeout, 'work');
+    if (pollTimeout === 0) {
       // 0 would be a busy loop that never waits for a packet (python-gearman never does I/O then).
-      throw new TypeError(`pollTimeout must be a positive number of seconds or null, got ${String(pollTimeout)}`);
+      throw new InvalidArgumentError('work: pollTimeout must be above 0 seconds (or null for no cycle), got number 0');
     }
     if (this.working) throw new InvalidWorkerState('work() is already running on this worker');
     this.working = true;
     this.stopping = false;
     this.shutdownRequested = false;
     this.stopError = undefined;
+    let ended!: () => void;
+    this.workEnded = new Promise<void>((resolve) => (ended = resolve));
     this.hold(true);
     try {
       let firstCycle = true;
@@ -332,19 +588,15 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       if (this.stopError !== undefined) throw this.stopError;
     } finally {
       this.stopping = true;
-      // A graceful stop lets a running job finish and answer; shutdown() does not wait for it.
-      const running = this.jobInFlight;
-      if (running !== undefined && !this.shutdownRequested) {
-        await new Promise<void>((resolve) => {
-          this.stopWaiter = resolve;
-          running.then(() => resolve(), () => resolve());
-        });
-        this.stopWaiter = undefined;
-      }
-      this.clearReconnects();
+      // A graceful stop lets the running jobs finish and answer (and GRABs out get their answer:
+      // a job assigned now still runs); shutdown() does not wait.
+      if (!this.shutdownRequested && this.slots.used > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      this.reconnects.clear();
       await this.closeWorkerConnections();
       this.working = false;
       this.hold(false);
+      this.workEnded = undefined;
+      ended();
     }
   }
 
@@ -363,6 +615,55 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private requestStop(): void {
     this.stopping = true;
     this.wake(this.stopSignal);
+  }
+
+  /** The last slot freed while stopping: let work() close. */
+  private checkIdle(): void {
+    if (this.slots.used > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Stops gracefully: asks for no more jobs (without unregistering: gearmand 1.1.20 drops the
+   * result of a job whose worker sends CANT_DO or RESET_ABILITIES meanwhile), lets the running
+   * jobs finish and their results reach the server, then closes the connections; {@link work}
+   * resolves. An idle worker stops at once. Past `timeoutMs`, every running job's
+   * {@link WorkerJob.signal} is aborted and the worker closes as {@link shutdown} does (the server
+   * re-queues what is still running).
+   *
+   * @param options - `timeoutMs`: the grace period (default 30000)
+   * @returns a promise that resolves once `work()` has ended (at once if it is not running)
+   * @throws {@link InvalidArgumentError} for an unknown option or a `timeoutMs` that is not a
+   * number >= 0
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void worker.stop({ timeoutMs: 30_000 }));
+   * await worker.work(); // resolves after the running jobs completed
+   * ```
+   */
+  stop(options?: StopOptions): Promise<void> {
+    const opts = checkOptions(options, ['timeoutMs'], 'stop');
+    const timeoutMs = opts.timeoutMs ?? STOP_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+      throw new InvalidArgumentError(`stop: timeoutMs must be a number of milliseconds >= 0, got ${describeValue(timeoutMs)}`);
+    }
+    const ended = this.workEnded;
+    if (!this.working || ended === undefined) return Promise.resolve();
+    this.requestStop();
+    this.checkIdle();
+    if (timeoutMs !== Infinity) {
+      const timer = setTimeout(() => {
+        if (this.workEnded !== ended) return;
+        const running = this.runningJobs.size;
+        this.logger.warn(`stop: ${running} job(s) still running after ${timeoutMs} ms; aborting them and closing the connections`);
+        this.shutdown(new ShutdownError(`stop(): the grace period of ${timeoutMs} ms passed`));
+      }, timeoutMs);
+      void ended.then(() => clearTimeout(timer));
+    }
+    return ended;
   }
 
   /**
@@ -401,7 +702,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       this.connectionToHandlerMap.delete(connection);
       this.handlerToConnectionMap.delete(handler);
       connection.handler = undefined;
-      if (this.commandHandlerHoldingJobLock === handler && this.currentJob === undefined) this.commandHandlerHoldingJobLock = null;
+      this.slots.remove(handler);
     }
     connection.close();
   }
@@ -417,80 +718,44 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private connectWorker(connection: GearmanConnection): void {
     this.establishConnection(connection).then(
       () => {
-        // The back-off is reset only once the connection proved stable (see scheduleReconnect):
-        // a server that accepts and closes at once must not be re-dialled at full speed.
-        this.connectedAt.set(connection, Date.now());
         // Connected after work() ended: not wanted any more.
-        if (!this.working) this.disconnect(connection);
+        if (!this.working) {
+          this.disconnect(connection);
+          return;
+        }
+        if (this.reconnects.connected(connection)) this.logger.warn(`${connection.address}: worker connected again`);
+        this.emitEvent('connect', connection.address);
       },
       (err: GearmanError) => {
         // Aborted on purpose (shutdown or end of work()): nothing to report or retry.
         if (err?.code === 'SHUTDOWN' || !this.working || this.stopping) return;
-        this.logger.warn(`${connection.address}: worker could not connect: ${err.message}`);
-        this.scheduleReconnect(connection);
+        this.reportDown(connection, err, 'cannot reach the server');
+        this.reconnects.schedule(connection);
       },
     );
   }
 
-  private scheduleReconnect(connection: GearmanConnection): void {
-    if (!this.working || this.stopping || this.reconnectTimers.has(connection)) return;
-    const since = this.connectedAt.get(connection);
-    this.connectedAt.delete(connection);
-    if (since !== undefined && (since === PROVEN || Date.now() - since >= STABLE_CONNECTION_MS)) this.reconnectAttempts.delete(connection);
-    const attempt = this.reconnectAttempts.get(connection) ?? 0;
-    let delay: number | null;
-    try {
-      delay = this.retryStrategy(attempt);
-    } catch (err) {
-      this.logger.error(`retryStrategy threw: ${describeError(err)}; giving up ${connection.address}`);
-      delay = null;
+  /** Reports a failed or lost connection: at warn and as an event once per outage, then at debug. */
+  private reportDown(connection: GearmanConnection, error: GearmanError, what: string): void {
+    const line = `${connection.address}: worker ${what} (${withoutAddress(error.message, connection.address)}); reconnecting with back-off`;
+    if (this.reconnects.failed(connection)) {
+      this.logger.warn(line);
+      this.emitEvent('disconnect', connection.address, error);
+    } else {
+      this.logger.debug(line);
     }
-    if (delay === null || delay === undefined || !(delay >= 0)) {
-      this.logger.warn(`${connection.address}: giving up reconnecting after ${attempt} attempt(s) until the next poll cycle`);
-      connection.reconnectPending = false;
-      this.reconnectAttempts.delete(connection);
-      // Let the loop see whether any server is left (it rejects with ServerUnavailable if none).
-      this.wake(this.stopSignal);
-      return;
-    }
-    this.reconnectAttempts.set(connection, attempt + 1);
-    connection.reconnectPending = true;
-    // Not unref()ed: a worker must outlive an outage while work() runs (cleared when it ends).
-    const timer = setTimeout(() => {
-      this.reconnectTimers.delete(connection);
-      if (!this.working || this.stopping) {
-        connection.reconnectPending = false;
-        return;
-      }
-      this.connectWorker(connection);
-    }, delay);
-    this.reconnectTimers.set(connection, timer);
   }
 
-  private clearReconnects(): void {
-    for (const [connection, timer] of this.reconnectTimers) {
-      clearTimeout(timer);
-      connection.reconnectPending = false;
-    }
-    this.reconnectTimers.clear();
-    this.reconnectAttempts.clear();
-    this.connectedAt.clear();
-  }
-
-  /**
-   * Bytes from a server: the connection works, so losing it later restarts the back-off at 0.
-   * @internal
-   */
-  override handleRead(connection: GearmanConnection, chunk: Buffer): void {
-    if (this.connectedAt.has(connection)) this.connectedAt.set(connection, PROVEN);
-    super.handleRead(connection, chunk);
+  /** @internal */
+  connectionProven(connection: GearmanConnection): void {
+    this.reconnects.proven(connection);
   }
 
   /** @internal */
   protected override onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
     if (this.working && !this.stopping) {
-      this.logger.warn(`${connection.address}: worker lost its connection (${error.message}); reconnecting`);
-      this.scheduleReconnect(connection);
+      this.reportDown(connection, error, 'lost its connection');
+      this.reconnects.schedule(connection);
     }
   }
 
@@ -537,38 +802,46 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The job lock
+  // The job lock (python-gearman's names, over the job slots)
 
   /**
-   * Takes (`lock` true) or releases the job lock for `handler` (python-gearman's `set_job_lock`).
+   * The connection handler holding a slot (python-gearman's `command_handler_holding_job_lock`):
+   * the first one holding any, or null.
+   */
+  get commandHandlerHoldingJobLock(): WorkerCommandHandler | null {
+    for (const lane of this.slots.laneList()) if ((this.slots.state(lane)?.held ?? 0) > 0) return lane;
+    return null;
+  }
+
+  /**
+   * Takes (`lock` true) or releases a slot for `handler` without a GRAB (python-gearman's
+   * `set_job_lock`). The worker itself never needs it.
    *
    * @param handler - a live connection's handler
    * @param lock - take (true) or release (false)
-   * @returns false if taking while anyone holds it (or for a handler whose connection is gone), or
-   * releasing a lock `handler` does not hold
+   * @returns false if taking while every slot is held (or for a handler whose connection is gone),
+   * or releasing a slot `handler` did not take this way
    */
   setJobLock(handler: WorkerCommandHandler, lock: boolean): boolean {
-    if (lock) {
-      if (handler.connection.handler !== handler || this.commandHandlerHoldingJobLock !== null) return false;
-      this.commandHandlerHoldingJobLock = handler;
-      return true;
-    }
-    if (this.commandHandlerHoldingJobLock !== handler) return false;
-    this.commandHandlerHoldingJobLock = null;
-    return true;
+    return lock ? this.slots.take(handler) : this.slots.release(handler);
   }
 
-  /** @returns whether any connection holds the job lock (python-gearman's `has_job_lock`) */
+  /** @returns whether any slot is held: a GRAB out or a job running (python-gearman's `has_job_lock`) */
   hasJobLock(): boolean {
-    return this.commandHandlerHoldingJobLock !== null;
+    return this.slots.used > 0;
   }
 
   /**
    * @param handler - a connection's handler
-   * @returns whether `handler` holds the job lock (python-gearman's `check_job_lock`)
+   * @returns whether `handler` holds a slot (python-gearman's `check_job_lock`)
    */
   checkJobLock(handler: WorkerCommandHandler): boolean {
-    return this.commandHandlerHoldingJobLock === handler;
+    return (this.slots.state(handler)?.held ?? 0) > 0;
+  }
+
+  /** Jobs running now (at most {@link concurrency}). */
+  get runningJobCount(): number {
+    return this.slots.running;
   }
 
   /** @internal */
@@ -576,54 +849,26 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return this.working && !this.stopping;
   }
 
-  /**
-   * The lock is free: hand it to a connection woken while it was held (fairly: in connection order
-   * after `previous`), else let `previous` grab again at once.
-   * @internal
-   */
-  lockReleased(previous?: WorkerCommandHandler): void {
-    if (this.commandHandlerHoldingJobLock !== null || !this.acceptingJobs()) return;
-    // One server: nobody else can be waiting for the lock (the common case, after every job).
-    if (this.connectionToHandlerMap.size === 1 && previous !== undefined && previous.connection.handler === previous) {
-      this.commandHandlerHoldingJobLock = previous;
-      previous.grab();
-      return;
-    }
-    const handlers = this.handlers();
-    const start = previous === undefined ? 0 : handlers.indexOf(previous) + 1;
-    for (let i = 0; i < handlers.length; i++) {
-      const handler = handlers[(start + i) % handlers.length]!;
-      if (handler.wakePending && handler !== previous && handler.state === 'sleeping') {
-        this.commandHandlerHoldingJobLock = handler;
-        handler.grab();
-        if (previous !== undefined && previous.connection.handler === previous) previous.sleep();
-        return;
-      }
-    }
-    if (previous !== undefined && previous.connection.handler === previous) {
-      this.commandHandlerHoldingJobLock = previous;
-      previous.grab();
-    }
-  }
-
   /** @internal */
   handlerLost(handler: WorkerCommandHandler, error: GearmanError): void {
-    void error;
-    handler.wakePending = false;
-    // Released now only if no job runs on it; a running job keeps the lock until it settles, so
-    // two jobs never run at once.
-    if (this.commandHandlerHoldingJobLock === handler && handler.state !== 'working') {
-      this.commandHandlerHoldingJobLock = null;
-      this.lockReleased();
-    }
+    void error; // reported by onConnectionLost
+    // GRABs out on it free their slots now; its running jobs keep theirs until they settle, so no
+    // more than `concurrency` jobs ever run at once.
+    this.slots.remove(handler);
+    this.checkIdle();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Running a job
 
   /** @internal */
-  executeJob(handler: WorkerCommandHandler, job: GearmanJob, decodeError?: unknown): void {
-    this.currentJob = job;
+  executeJob(handler: WorkerCommandHandler, job: WorkerJob, decodeError?: unknown): void {
+    this.runningJobs.add(job);
+    const timeoutMs = this.taskTimeouts.get(job.task);
+    if (timeoutMs !== undefined) {
+      const effective = handler.effectiveTimeoutMs(timeoutMs);
+      job.timer = setTimeout(() => this.jobExpired(job, effective), effective);
+    }
     let outcome: unknown;
     try {
       outcome = decodeError === undefined ? this.onJobExecute(job) : this.onJobException(job, decodeError);
@@ -636,28 +881,38 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       this.finishJob(handler, job);
       return;
     }
-    const settled = Promise.resolve(outcome)
+    void Promise.resolve(outcome)
       .then(undefined, (err: unknown) => this.hookFailed(job, err))
       .then(() => this.finishJob(handler, job))
       .then(undefined, (err: unknown) => this.logger.error(`job ${job.handle} (${job.task}): ${describeError(err)}`));
-    this.jobInFlight = settled;
-    void settled.then(() => {
-      if (this.jobInFlight === settled) this.jobInFlight = undefined;
-    });
   }
 
-  /** A hook threw after the callback (or encoding failed): answer WORK_FAIL if nothing was answered. */
+  /** The task's CAN_DO_TIMEOUT passed: the server gave the job up; abort its signal. */
+  private jobExpired(job: WorkerJob, effectiveMs: number): void {
+    job.timer = undefined;
+    if (!this.runningJobs.has(job)) return;
+    job.expired = true;
+    this.logger.warn(
+      `job ${job.handle} (${job.task}) ran past its CAN_DO_TIMEOUT of ${effectiveMs} ms: the server gave it up (gearmand re-queues it); aborting job.signal, its result will not be sent`,
+    );
+    job.abort(new DOMException(`job ${job.handle} (${job.task}) ran past its CAN_DO_TIMEOUT of ${effectiveMs} ms`, 'TimeoutError'));
+  }
+
+  /** A hook threw after the callback (or encoding failed): answer the job if nothing was answered. */
   private hookFailed(job: GearmanJob, error: unknown): void {
-    this.logger.error(`job ${job.handle} (${job.task}): ${describeError(error)}; answering WORK_FAIL`);
-    if (!job.answered) this.queueUpdate(job, T.WORK_FAIL, [job.handle ?? ''], 'WORK_FAIL', true);
+    this.logger.error(`job ${job.handle} (${job.task}): ${describeError(error)}; answering it as failed`);
+    if (!job.answered) this.answerFailure(job, error);
   }
 
-  /** The job settled: release the lock, run afterJob once, then grab again (or stop). */
-  private finishJob(handler: WorkerCommandHandler, job: GearmanJob): void {
-    if (this.currentJob === job) this.currentJob = undefined;
-    const live = handler.connection.handler === handler;
-    if (live && handler.state === 'working') handler.state = 'sleeping';
-    if (this.commandHandlerHoldingJobLock === handler) this.commandHandlerHoldingJobLock = null;
+  /** The job settled: free its slot, run afterJob once, then hand the slot on (or stop). */
+  private finishJob(handler: WorkerCommandHandler, job: WorkerJob): void {
+    this.runningJobs.delete(job);
+    if (job.timer !== undefined) {
+      clearTimeout(job.timer);
+      job.timer = undefined;
+    }
+    this.slots.finished(handler);
+    if (handler.live) handler.jobSettled();
     let keepGoing: boolean;
     try {
       keepGoing = Boolean(this.afterJob());
@@ -665,17 +920,14 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       this.stopError ??= err;
       keepGoing = false;
     }
-    if (!keepGoing) {
-      if (live) handler.sleep();
-      this.requestStop();
-      return;
-    }
-    this.lockReleased(live ? handler : undefined);
+    if (!keepGoing) this.requestStop();
+    else this.slots.fill();
+    this.checkIdle();
   }
 
   /**
    * Hook: runs the task callback (python-gearman's `on_job_execute`). Its result goes to
-   * {@link onJobComplete}, a throw or rejection to {@link onJobException}. The job lock is held
+   * {@link onJobComplete}, a throw or rejection to {@link onJobException}. The job's slot is held
    * until what this returns has settled.
    *
    * @param job - the assigned job, `data` decoded by the {@link dataEncoder}
@@ -688,33 +940,42 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     }
     let result: unknown;
     try {
-      result = callback(this, job);
+      result = callback(this, job as WorkerJob);
     } catch (err) {
       return this.onJobException(job, err);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        (value) => this.onJobComplete(job, value),
+        (value) => this.completed(job, value),
         (err: unknown) => this.onJobException(job, err),
       );
     }
-    return this.onJobComplete(job, result);
+    return this.completed(job, result);
+  }
+
+  /** The callback returned: complete the job, unless a `sendJob*` it did not await failed. */
+  private completed(job: GearmanJob, value: unknown): unknown {
+    const misuse = unobservedSendError(job);
+    if (misuse !== undefined) return this.onJobException(job, misuse.error);
+    return this.onJobComplete(job, value);
   }
 
   /**
-   * Hook: a callback threw or rejected (or the job's data could not be decoded). Logs it and sends
-   * WORK_FAIL, unless the callback already answered the job (python-gearman's `on_job_exception`,
-   * which did not log). Override it to send {@link sendJobException} instead.
+   * Hook: a callback threw or rejected (or the job's data could not be decoded, or a `sendJob*`
+   * call it did not await failed). Logs it at warn and, unless the callback already answered the
+   * job, sends WORK_EXCEPTION with the error's message ({@link exceptions}, the default; on a
+   * server without GRAB_JOB_UNIQ, such as the Perl one, a WORK_FAIL follows, which it needs) or
+   * WORK_FAIL (`exceptions: false`, python-gearman's `on_job_exception`).
    *
    * @param job - the job
    * @param error - what was thrown
-   * @returns false (may return a promise; the job lock is held until it settles)
+   * @returns false (may return a promise; the job's slot is held until it settles)
    *
    * @example
    * ```ts
    * class ReportingWorker extends GearmanWorker {
    *   override async onJobException(job: GearmanJob, error: unknown) {
-   *     await this.sendJobException(job, String(error)); // the client gets request.exception
+   *     await this.sendJobException(job, { error: String(error), host: os.hostname() });
    *     return false;
    *   }
    * }
@@ -722,15 +983,38 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    */
   onJobException(job: GearmanJob, error: unknown): unknown {
     this.logger.warn(`job ${job.handle} (${job.task}) failed: ${describeError(error)}`);
-    if (!job.answered) this.queueUpdate(job, T.WORK_FAIL, [job.handle ?? ''], 'WORK_FAIL', true);
+    if (!job.answered) this.answerFailure(job, error);
     return false;
+  }
+
+  /** WORK_EXCEPTION (with exceptions on) or WORK_FAIL for a failed job. */
+  private answerFailure(job: GearmanJob, error: unknown): void {
+    if (!this.exceptions) {
+      this.queueUpdate(job, T.WORK_FAIL, [job.handle ?? ''], 'WORK_FAIL', true);
+      return;
+    }
+    let data: string | Uint8Array;
+    try {
+      data = this.encodeData(job, exceptionText(error));
+    } catch {
+      data = exceptionText(error);
+    }
+    this.queueException(job, data);
+  }
+
+  /** WORK_EXCEPTION, and on a server that does not end a job with it (Perl), WORK_FAIL. */
+  private queueException(job: GearmanJob, data: string | Uint8Array): boolean {
+    const sent = this.queueUpdate(job, T.WORK_EXCEPTION, [job.handle ?? '', data], 'WORK_EXCEPTION', true);
+    const handler = job.handler as WorkerCommandHandler | undefined;
+    if (sent && handler?.legacyServer === true) this.queueUpdate(job, T.WORK_FAIL, [job.handle ?? ''], 'WORK_FAIL', true);
+    return sent;
   }
 
   /**
    * Hook: a callback returned `result`. Sends WORK_COMPLETE with the encoded result
    * (`undefined`/`null`: an empty result), unless the callback already answered the job itself
    * (python-gearman's `on_job_complete`). If the encoder cannot encode `result`, the job gets
-   * WORK_FAIL instead and the error is logged.
+   * answered as failed instead and the error is logged.
    *
    * @param job - the job
    * @param result - what the callback returned or resolved with
@@ -757,7 +1041,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   /**
    * Queues one packet for `job` on the socket it was assigned on. If that socket is gone, the
-   * server has already requeued the job: the update is dropped with a logged warning.
+   * server has already requeued the job: the update is dropped with a logged warning. After the
+   * job's CAN_DO_TIMEOUT passed, the server no longer has it for this worker: dropped (debug).
    *
    * @returns true if queued, false if dropped
    */
@@ -765,6 +1050,10 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     const connection = job.connection;
     const handler = (job.handler ?? connection?.handler) as WorkerCommandHandler | undefined;
     if (final) job.answered = true;
+    if ((job as WorkerJob).expired === true) {
+      this.logger.debug(`${name} for job ${job.handle} (${job.task}) not sent: its CAN_DO_TIMEOUT passed`);
+      return false;
+    }
     if (connection === null || handler === undefined || connection.handler !== handler) {
       this.logger.warn(`${name} for job ${job.handle} (${job.task}) dropped: its connection ${connection?.address ?? '(none)'} is gone; the server requeues the job`);
       return false;
@@ -773,9 +1062,27 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return true;
   }
 
-  private async sendUpdate(job: GearmanJob, type: number, args: () => PacketArg[], name: string, final: boolean): Promise<void> {
-    checkJob(job, name);
-    if (this.queueUpdate(job, type, args(), name, final)) await job.connection!.whenFlushed();
+  /**
+   * The common path of the `sendJob*` methods: a misuse (not a job, bad numbers, data the
+   * encoder refuses) rejects; if the callback does not look at that promise, the job fails when
+   * the callback returns (and the process never sees an unhandled rejection).
+   */
+  private sendUpdate(job: GearmanJob, type: number, args: () => PacketArg[], name: string, final: boolean, exception = false): Promise<void> {
+    let packetArgs: PacketArg[];
+    try {
+      checkJob(job, name);
+      packetArgs = args();
+    } catch (err) {
+      const promise = rejection(err);
+      if (job !== null && typeof job === 'object') {
+        const list = unobservedSends.get(job) ?? [];
+        list.push({ promise, error: err });
+        unobservedSends.set(job, list);
+      }
+      return promise;
+    }
+    if (exception ? !this.queueException(job, packetArgs[1]!) : !this.queueUpdate(job, type, packetArgs, name, final)) return Promise.resolve();
+    return job.connection!.whenFlushed();
   }
 
   /**
@@ -787,7 +1094,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket, or at once (with a
    * logged warning, never a rejection) if the job's connection is gone
-   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   * @throws {@link InvalidArgumentError} (rejects) for something that is not a job, or TypeError
+   * for data the encoder rejects. Not awaited, the rejection fails the job instead.
    *
    * @example
    * ```ts
@@ -809,7 +1117,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param data - the warning
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
-   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   * @throws as {@link sendJobData}
    */
   sendJobWarning(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
@@ -825,8 +1133,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param denominator - work in all (an integer)
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
-   * @throws TypeError (rejects) unless both are integers (python-gearman sent floats as `'1.0'`,
-   * which clients then failed to parse)
+   * @throws {@link InvalidArgumentError} (rejects) unless both are integers (python-gearman sent
+   * floats as `'1.0'`, which clients then failed to parse). Not awaited, the rejection is logged
+   * and fails the job when the callback returns; it never crashes the process.
    *
    * @example
    * ```ts
@@ -843,7 +1152,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
       T.WORK_STATUS,
       () => {
         if (!Number.isSafeInteger(numerator) || !Number.isSafeInteger(denominator)) {
-          throw new TypeError(`sendJobStatus needs integer numerator and denominator, got ${String(numerator)}/${String(denominator)}`);
+          throw new InvalidArgumentError(
+            `sendJobStatus: numerator and denominator must be integers, got ${describeValue(numerator)} / ${describeValue(denominator)}`,
+          );
         }
         return [job.handle!, String(numerator), String(denominator)];
       },
@@ -860,7 +1171,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param data - the result
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
-   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   * @throws as {@link sendJobData}
    */
   sendJobComplete(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
@@ -873,7 +1184,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
    * @param job - the job given to the task callback
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
-   * @throws TypeError (rejects) for something that is not a job
+   * @throws as {@link sendJobData}
    */
   sendJobFailure(job: GearmanJob, options?: SendOptions): Promise<void> {
     void options;
@@ -881,41 +1192,46 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /**
-   * Sends WORK_EXCEPTION with `data` (encoded) then WORK_FAIL for `job`, as python-gearman. A
-   * client that asked for exceptions (the default of {@link GearmanClient}) gets
-   * `request.exception` and `JOB_FAILED`; others get a WORK_FAIL. gearmand treats WORK_EXCEPTION
-   * as final and answers the WORK_FAIL with ERROR JOB_NOT_FOUND, which the worker ignores. See
-   * {@link sendJobData}.
+   * Sends WORK_EXCEPTION with `data` (encoded) for `job`. A client that asked for exceptions (the
+   * default of {@link GearmanClient}) gets `request.exception` and `JOB_FAILED`; gearmand sends
+   * other clients WORK_FAIL. gearmand ends the job with it, so nothing else is sent (python-gearman
+   * sent WORK_FAIL after it, which gearmand answers with ERROR JOB_NOT_FOUND); the Perl server
+   * does not, so there a WORK_FAIL follows. See {@link sendJobData}.
    *
    * @param job - the job given to the task callback
    * @param data - the exception data
    * @param options - accepted for compatibility (see {@link SendOptions})
    * @returns a promise that resolves once the bytes are handed to the socket (or dropped)
-   * @throws TypeError (rejects) for something that is not a job, or data the encoder rejects
+   * @throws as {@link sendJobData}
    */
-  async sendJobException(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
+  sendJobException(job: GearmanJob, data: unknown, options?: SendOptions): Promise<void> {
     void options;
-    checkJob(job, 'sendJobException');
-    const encoded = this.encodeData(job, data);
-    const sent = this.queueUpdate(job, T.WORK_EXCEPTION, [job.handle!, encoded], 'WORK_EXCEPTION', true);
-    if (sent) this.queueUpdate(job, T.WORK_FAIL, [job.handle!], 'WORK_FAIL', true);
-    if (sent) await job.connection!.whenFlushed();
+    return this.sendUpdate(job, T.WORK_EXCEPTION, () => [job.handle!, this.encodeData(job, data)], 'WORK_EXCEPTION', true, true);
   }
 
   /**
-   * Closes every connection and makes {@link work} resolve at once (without waiting for a running
-   * job, whose later updates are dropped with a logged warning). The job lock is cleared, or, if an
-   * async job is still running, when it settles, so a later `work()` never runs two jobs at once.
-   * The worker can work again later.
+   * Closes every connection and makes {@link work} resolve at once, without waiting for running
+   * jobs: their {@link WorkerJob.signal} is aborted, the server re-queues them, and their later
+   * updates are dropped with a logged warning. Their slots stay taken until they settle, so a later
+   * `work()` never runs more than {@link concurrency} jobs at once. The worker can work again later.
+   *
+   * @param reason - the abort reason given to the jobs' signals (a {@link ShutdownError} by default)
    */
-  override shutdown(): void {
+  override shutdown(reason?: unknown): void {
     this.stopping = true;
     this.shutdownRequested = true;
-    this.clearReconnects();
+    this.reconnects.clear();
+    const why = reason ?? new ShutdownError('shutdown() closed the connections');
+    for (const job of this.runningJobs) job.abort(why);
     super.shutdown();
-    if (this.currentJob === undefined) this.commandHandlerHoldingJobLock = null;
-    const waiter = this.stopWaiter;
-    this.stopWaiter = undefined;
-    waiter?.();
+    this.checkIdle();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** `await using worker = new GearmanWorker(...)`: {@link stop}s it (default grace period). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }

@@ -1,93 +1,211 @@
 /**
  * The worker's per-connection handler, as python-gearman's `GearmanWorkerCommandHandler`: it
  * registers the worker's abilities on connect and runs the NOOP → GRAB_JOB_UNIQ → JOB_ASSIGN_UNIQ
- * / NO_JOB → PRE_SLEEP dance. The job lock (one job at a time across all connections) lives on the
- * worker.
+ * / NO_JOB → PRE_SLEEP dance. It sees its connection and a narrow {@link WorkerHandlerHost}; how
+ * many GRABs it may send is decided by the worker's job slots (`lib/worker/job-slots.ts`).
  *
- * Two departures from python-gearman, both about the wake-up cycle:
- * - after a job the worker grabs again at once (as libgearman does) and sends PRE_SLEEP only after
- *   NO_JOB, instead of PRE_SLEEP after every job;
- * - a NOOP that arrives while another connection holds the job lock is remembered
- *   ({@link WorkerCommandHandler.wakePending}) instead of being answered with PRE_SLEEP, which
- *   gearmand would answer with another NOOP at once while work is queued (a busy ping-pong for as
- *   long as the other job runs).
+ * Departures from python-gearman, all about the wake-up cycle:
+ * - after a job the connection grabs again at once (as libgearman does) and sends PRE_SLEEP only
+ *   after NO_JOB, instead of PRE_SLEEP after every job;
+ * - a NOOP that arrives while every slot is taken is remembered (the lane is awake) instead of
+ *   being answered with PRE_SLEEP, which gearmand would answer with another NOOP at once while
+ *   work is queued (a busy ping-pong for as long as the other jobs run);
+ * - a server without GRAB_JOB_UNIQ (the Perl Gearman::Server answers it with ERROR) is served
+ *   with GRAB_JOB from its first refusal on.
  *
  * @module
  */
 import { CommandHandler } from './command-handler.js';
 import { CommandType } from '../protocol/commands.js';
 import type { PacketArgs } from '../protocol/decoder.js';
-import { GearmanJob } from '../job.js';
-import { GearmanError, InvalidWorkerState } from '../errors.js';
+import type { PacketArg } from '../protocol/encoder.js';
+import { GearmanError, InvalidWorkerState, type ServerError } from '../errors.js';
 import type { GearmanConnection } from '../connection.js';
-import type { ConnectionManager } from '../connection-manager.js';
-import type { GearmanWorker } from '../worker.js';
+import type { ConnectionManager, Logger } from '../connection-manager.js';
+import type { DataEncoderLike } from '../encoders.js';
+import type { JobSlots } from '../worker/job-slots.js';
+import { WorkerJob } from '../worker/worker-job.js';
 
 const T = CommandType;
 
 /**
- * Where a worker connection is in the grab cycle: `'sleeping'` (PRE_SLEEP sent, waiting for a
- * NOOP), `'grabbing'` (GRAB_JOB_UNIQ sent, holding the job lock), `'working'` (a job assigned on
- * it is running).
+ * What a {@link WorkerCommandHandler} needs from its worker, and nothing more. `GearmanWorker`
+ * implements it; the unit specs drive a handler with a small object of this shape.
+ * @internal
+ */
+export interface WorkerHandlerHost {
+  /** Where diagnostics go. */
+  readonly logger: Logger;
+  /** Decodes job data. */
+  readonly dataEncoder: DataEncoderLike;
+  /** The client id to send on connect, or null. */
+  readonly workerClientId: string | null;
+  /** The job slots this handler's GRABs and jobs take. */
+  readonly slots: JobSlots<WorkerCommandHandler>;
+  /** Every registered task with its CAN_DO_TIMEOUT in ms (undefined: none), in order. */
+  abilityList(): ReadonlyArray<readonly [task: string, timeoutMs: number | undefined]>;
+  /** Runs an assigned job (its slot is taken). */
+  executeJob(handler: WorkerCommandHandler, job: WorkerJob, decodeError?: unknown): void;
+  /** The connection's server answered a request: it works (resets the reconnect back-off). */
+  connectionProven(connection: GearmanConnection): void;
+  /** The handler's connection is gone. */
+  handlerLost(handler: WorkerCommandHandler, error: GearmanError): void;
+  /** Queues a packet on the handler's connection. */
+  sendCommand(handler: CommandHandler, type: number, args: readonly PacketArg[], validated?: boolean): void;
+  /** A server ERROR nothing claimed. */
+  onGearmanError(handler: CommandHandler, error: ServerError): void;
+}
+
+/**
+ * Where a worker connection is in the grab cycle (a summary of its lane in the job slots):
+ * `'working'` (a job assigned on it runs), `'grabbing'` (a GRAB is out), `'sleeping'` otherwise.
  */
 export type WorkerHandlerState = 'sleeping' | 'grabbing' | 'working';
 
+type Recv = (handler: WorkerCommandHandler, args: PacketArgs) => void;
+
+/** Packets a worker connection receives. */
+type WorkerInbound =
+  | typeof T.NOOP
+  | typeof T.NO_JOB
+  | typeof T.JOB_ASSIGN
+  | typeof T.JOB_ASSIGN_UNIQ
+  | typeof T.JOB_ASSIGN_ALL
+  | typeof T.ERROR
+  | typeof T.ECHO_RES;
+
+/** The worker's dispatch table: one entry per packet it handles, checked against the list. */
+const WORKER_DISPATCH = {
+  [T.NOOP]: (h) => h.recvNoop(),
+  [T.NO_JOB]: (h) => h.recvNoJob(),
+  [T.JOB_ASSIGN]: (h, a) => h.recvJobAssign(a),
+  [T.JOB_ASSIGN_UNIQ]: (h, a) => h.recvJobAssignUniq(a),
+  [T.JOB_ASSIGN_ALL]: (h, a) => h.recvJobAssignAll(a),
+  [T.ERROR]: (h, a) => h.recvError(a),
+  [T.ECHO_RES]: (h) => h.recvEchoRes(),
+} as const satisfies { readonly [K in WorkerInbound]: Recv };
+
+const DISPATCH: Array<Recv | undefined> = [];
+for (const [type, fn] of Object.entries(WORKER_DISPATCH)) DISPATCH[Number(type)] = fn;
+
+/** Error codes that answer a WORK_* update (not a GRAB): gearmand's and the Perl server's. */
+const UPDATE_ERRORS = new Set(['JOB_NOT_FOUND', 'not_worker']);
+
 /**
  * Per-connection worker state: the abilities and client id advertised on that connection, and
- * where it is in the NOOP / GRAB / NO_JOB / PRE_SLEEP cycle.
+ * its part in the NOOP / GRAB / NO_JOB / PRE_SLEEP cycle.
  *
  * @example
  * ```ts
- * // Which connections are waiting for the job lock (woken by their server while busy elsewhere)?
+ * // Which connections are woken and waiting for a free slot?
  * for (const [connection, handler] of worker.connectionToHandlerMap) {
  *   console.log(connection.address, handler.state, handler.wakePending);
  * }
  * ```
  */
 export class WorkerCommandHandler extends CommandHandler {
-  /** The owning worker (it holds the job lock and runs the jobs). */
-  declare readonly connectionManager: GearmanWorker;
-  /** Where this connection is in the grab cycle. */
-  state: WorkerHandlerState = 'sleeping';
-  /**
-   * A NOOP arrived while the job lock was held elsewhere (or while the worker was stopping): this
-   * connection grabs as soon as the lock is free, without another PRE_SLEEP round trip.
-   */
-  wakePending = false;
+  /** The worker, seen through what a handler may use. */
+  readonly host: WorkerHandlerHost;
   /** Abilities advertised on this connection, in the order sent. */
   abilities: string[] = [];
   /** Client id sent on this connection, or null. */
   clientId: string | null = null;
+  /**
+   * The server has no GRAB_JOB_UNIQ (it answered one with ERROR): GRAB_JOB is used, WORK_FAIL
+   * follows WORK_EXCEPTION, and CAN_DO_TIMEOUT is sent in seconds (the Perl server's unit).
+   */
+  legacyServer = false;
+  /** GRAB_JOB_UNIQs sent and not answered yet. */
+  private uniqGrabsOut = 0;
+  /** CANT_DO / RESET_ABILITIES waits for the jobs running on this connection to settle. */
+  private abilitiesDeferred = false;
 
   /**
-   * @param connectionManager - the owning worker
+   * @param host - the worker (see {@link WorkerHandlerHost})
    * @param connection - the connection served
    */
-  constructor(connectionManager: GearmanWorker, connection: GearmanConnection) {
-    super(connectionManager as unknown as ConnectionManager, connection);
+  constructor(host: WorkerHandlerHost, connection: GearmanConnection) {
+    // The base class types its manager as a whole ConnectionManager but only calls sendCommand,
+    // onGearmanError and dataEncoder on it, which the host offers; this handler itself reads only
+    // `host`. (When the base takes a narrow host type, this cast goes.)
+    super(host as unknown as ConnectionManager, connection);
+    this.host = host;
+  }
+
+  /** The connection is still this handler's. */
+  get live(): boolean {
+    return this.connection.handler === this;
+  }
+
+  /** Where this connection is in the grab cycle. */
+  get state(): WorkerHandlerState {
+    const lane = this.host.slots.state(this);
+    if (lane === undefined) return 'sleeping';
+    return lane.jobs > 0 ? 'working' : lane.grabs > 0 ? 'grabbing' : 'sleeping';
+  }
+
+  /** Its server woke it (NOOP) and it waits for a free slot to grab. */
+  get wakePending(): boolean {
+    const lane = this.host.slots.state(this);
+    return lane !== undefined && lane.awake && lane.held === 0;
+  }
+
+  /** Dispatches through the worker's typed table; other packets go to the base (by name). */
+  override recvCommand(type: number, args: PacketArgs): void {
+    const fn = DISPATCH[type];
+    if (fn === undefined) super.recvCommand(type, args);
+    else fn(this, args);
   }
 
   /**
    * On every (re)connect (python-gearman's `initial_state`): SET_CLIENT_ID (if set),
-   * RESET_ABILITIES, one CAN_DO per task, PRE_SLEEP.
+   * RESET_ABILITIES, one CAN_DO (or CAN_DO_TIMEOUT) per task, PRE_SLEEP.
    */
   override initialState(): void {
-    const worker = this.connectionManager;
-    this.setClientId(worker.workerClientId);
-    this.setAbilities(worker.abilities());
+    this.host.slots.add(this);
+    this.setClientId(this.host.workerClientId);
+    this.setAbilities();
   }
 
   /**
-   * Sends RESET_ABILITIES and one CAN_DO per task. A sleeping connection sends PRE_SLEEP again so
+   * Advertises the worker's abilities: RESET_ABILITIES and one CAN_DO (CAN_DO_TIMEOUT for a task
+   * with a timeout) per task. While a job runs on this connection, RESET_ABILITIES would make
+   * gearmand drop that job's result, so only CAN_DOs for new tasks are sent then and the rest
+   * waits for the connection's jobs to settle. A sleeping connection sends PRE_SLEEP again so
    * gearmand wakes it for jobs already queued under the new abilities.
-   *
-   * @param abilities - every task name the worker can do now
    */
-  setAbilities(abilities: readonly string[]): void {
-    this.abilities = abilities.slice();
+  setAbilities(): void {
+    const list = this.host.abilityList();
+    const lane = this.host.slots.state(this);
+    if (lane !== undefined && lane.jobs > 0) {
+      const known = new Set(this.abilities);
+      for (const entry of list) {
+        if (known.has(entry[0])) continue;
+        this.sendAbility(entry);
+        this.abilities.push(entry[0]);
+      }
+      // Something to remove (or a timeout to change): needs RESET_ABILITIES, after the jobs.
+      if (list.length !== this.abilities.length) this.abilitiesDeferred = true;
+      return;
+    }
+    this.abilitiesDeferred = false;
+    this.abilities = list.map(([task]) => task);
     this.sendCommand(T.RESET_ABILITIES);
-    for (const task of this.abilities) this.sendCommand(T.CAN_DO, [task]);
-    if (this.state === 'sleeping') this.sleep();
+    for (const entry of list) this.sendAbility(entry);
+    if (lane === undefined || (lane.grabs === 0 && !lane.awake)) this.sleep();
+  }
+
+  private sendAbility([task, timeoutMs]: readonly [string, number | undefined]): void {
+    if (timeoutMs === undefined) this.sendCommand(T.CAN_DO, [task]);
+    else this.sendCommand(T.CAN_DO_TIMEOUT, [task, String(this.legacyServer ? Math.max(1, Math.ceil(timeoutMs / 1000)) : timeoutMs)]);
+  }
+
+  /**
+   * How long the server lets a job of a task with `timeoutMs` run before it gives the job up:
+   * gearmand raises a CAN_DO_TIMEOUT below 1 s to 1 s; the Perl server counts whole seconds.
+   */
+  effectiveTimeoutMs(timeoutMs: number): number {
+    return this.legacyServer ? Math.max(1, Math.ceil(timeoutMs / 1000)) * 1000 : Math.max(1000, timeoutMs);
   }
 
   /**
@@ -100,57 +218,61 @@ export class WorkerCommandHandler extends CommandHandler {
     if (clientId !== null) this.sendCommand(T.SET_CLIENT_ID, [clientId]);
   }
 
-  /** Sends GRAB_JOB_UNIQ. The caller has taken the job lock for this handler. */
+  /** Sends GRAB_JOB_UNIQ (GRAB_JOB on a server without it). The job slots took a slot for it. */
   grab(): void {
-    this.state = 'grabbing';
-    this.wakePending = false;
-    this.sendCommand(T.GRAB_JOB_UNIQ);
+    if (this.legacyServer) this.sendCommand(T.GRAB_JOB);
+    else {
+      this.uniqGrabsOut++;
+      this.sendCommand(T.GRAB_JOB_UNIQ);
+    }
   }
 
   /** Sends PRE_SLEEP: gearmand sends a NOOP when there is work (at once if some is queued). */
   sleep(): void {
-    this.state = 'sleeping';
     this.sendCommand(T.PRE_SLEEP);
   }
 
-  /**
-   * NOOP (the server's wake-up): grab if the job lock is free; otherwise remember the wake-up and
-   * grab when the lock frees. Never answered with PRE_SLEEP (see the module notes).
-   */
+  /** A job of this connection settled (its slot is freed by the worker): apply deferred abilities. */
+  jobSettled(): void {
+    const lane = this.host.slots.state(this);
+    if (this.abilitiesDeferred && this.live && (lane === undefined || lane.jobs === 0)) this.setAbilities();
+  }
+
+  /** NOOP (the server's wake-up): grab if a slot is free; otherwise grab when one frees. */
   recvNoop(): void {
-    const worker = this.connectionManager;
-    if (this.state !== 'sleeping' || worker.checkJobLock(this)) return;
-    if (worker.acceptingJobs() && worker.setJobLock(this, true)) this.grab();
-    else this.wakePending = true;
+    this.host.slots.woken(this);
   }
 
   /**
-   * NO_JOB: release the job lock, sleep, and let a connection woken meanwhile grab.
+   * NO_JOB: the GRAB's slot frees; the connection sleeps once no GRAB of it is out.
    *
    * @throws {@link InvalidWorkerState} if this connection did not ask for a job (the manager then
    * closes the connection, and the worker reconnects)
    */
   recvNoJob(): void {
-    if (this.state !== 'grabbing' || !this.connectionManager.setJobLock(this, false)) {
+    if (this.uniqGrabsOut > 0) this.uniqGrabsOut--;
+    if (!this.host.slots.noJob(this)) {
       throw new InvalidWorkerState(`${this.connection.address}: received NO_JOB without having asked for a job`);
     }
-    this.sleep();
-    this.connectionManager.lockReleased();
+    this.host.connectionProven(this.connection);
   }
 
   /** JOB_ASSIGN_UNIQ: `[handle, task, unique, data]`. */
   recvJobAssignUniq(args: PacketArgs): void {
-    this.assign(args[0] as string, args[1] as string, args[2] as string, args[3] as Buffer);
+    const [handle, task, unique, data] = args as [string, string, string, Buffer];
+    this.assign(handle, task, unique, data);
   }
 
   /** JOB_ASSIGN: `[handle, task, data]` (no unique). */
   recvJobAssign(args: PacketArgs): void {
-    this.assign(args[0] as string, args[1] as string, null, args[2] as Buffer);
+    const [handle, task, data] = args as [string, string, Buffer];
+    this.assign(handle, task, null, data);
   }
 
   /** JOB_ASSIGN_ALL: `[handle, task, unique, reducer, data]` (the reducer is not used). */
   recvJobAssignAll(args: PacketArgs): void {
-    this.assign(args[0] as string, args[1] as string, args[2] as string, args[4] as Buffer);
+    const [handle, task, unique, , data] = args as [string, string, string, string, Buffer];
+    this.assign(handle, task, unique, data);
   }
 
   /**
@@ -160,44 +282,71 @@ export class WorkerCommandHandler extends CommandHandler {
    * @throws {@link InvalidWorkerState} for a job this connection did not ask for
    */
   private assign(handle: string, task: string, unique: string | null, data: Buffer): void {
-    if (!this.connectionManager.checkJobLock(this) || this.state !== 'grabbing') {
+    if (this.uniqGrabsOut > 0) this.uniqGrabsOut--;
+    if (!this.host.slots.assigned(this)) {
       throw new InvalidWorkerState(`${this.connection.address}: received job ${handle} (${task}) when none was asked for`);
     }
-    this.state = 'working';
+    this.host.connectionProven(this.connection);
     let decoded: unknown = data;
     let decodeError: unknown;
     try {
-      decoded = this.decodeData(data);
+      decoded = this.host.dataEncoder.decode(data);
     } catch (err) {
       decodeError = new GearmanError(
         `${this.connection.address}: job ${handle} (${task}): dataEncoder.decode failed: ${(err as Error)?.message ?? String(err)}`,
         { code: 'DECODE_ERROR', cause: err },
       );
     }
-    const job = new GearmanJob(this.connection, handle, task, unique, decoded);
+    const job = new WorkerJob(this.connection, handle, task, unique, decoded);
     job.handler = this;
-    this.connectionManager.executeJob(this, job, decodeError);
+    this.host.executeJob(this, job, decodeError);
   }
 
   /**
-   * ERROR on a worker connection. JOB_NOT_FOUND is gearmand's answer to an update for a job it no
-   * longer has (the WORK_FAIL that follows a WORK_EXCEPTION, or an update after a requeue): logged
-   * at debug level. Anything else is logged as an error (python-gearman's `on_gearman_error`).
+   * ERROR on a worker connection. JOB_NOT_FOUND (gearmand) and `not_worker` (Perl) answer an
+   * update for a job the server no longer gives this worker (after a requeue): logged at debug
+   * level. An ERROR while a GRAB_JOB_UNIQ is out answers it: the server has no GRAB_JOB_UNIQ, so
+   * this connection uses GRAB_JOB from now on and grabs again. Anything else is logged as an
+   * error (python-gearman's `on_gearman_error`).
    */
   override recvError(args: PacketArgs): void {
     const [code, text] = args as [string, string];
-    if (code === 'JOB_NOT_FOUND') this.connectionManager.logger.debug(`${this.connection.address}: server: ${code} ${text}`);
-    else super.recvError(args);
+    if (UPDATE_ERRORS.has(code)) {
+      this.host.logger.debug(`${this.connection.address}: server: ${code} ${text}`);
+      return;
+    }
+    const lane = this.host.slots.state(this);
+    if (this.uniqGrabsOut > 0 && lane !== undefined && lane.grabs > 0) {
+      this.uniqGrabsOut--;
+      this.host.slots.grabRefused(this);
+      if (!this.legacyServer) {
+        this.legacyServer = true;
+        this.host.logger.debug(`${this.connection.address}: server has no GRAB_JOB_UNIQ (ERROR ${code}); using GRAB_JOB`);
+        // CAN_DO_TIMEOUT is in seconds there: advertise again (no job runs here yet).
+        if (this.host.abilityList().some(([, timeoutMs]) => timeoutMs !== undefined)) this.setAbilities();
+      }
+      this.host.slots.fill();
+      return;
+    }
+    if (lane !== undefined && lane.grabs > 0 && this.legacyServer) {
+      // A GRAB_JOB refused too: sleep until the server wakes this connection again.
+      this.host.slots.grabRefused(this);
+      lane.awake = false;
+      if (lane.grabs === 0) this.sleep();
+    }
+    super.recvError(args);
   }
 
-  /** ECHO_RES: the answer to an echo; nothing to do. */
-  recvEchoRes(): void {}
+  /** ECHO_RES: the answer to an echo: the connection works. */
+  recvEchoRes(): void {
+    this.host.connectionProven(this.connection);
+  }
 
   /**
-   * The connection is gone; the worker releases the job lock (at once, or, if a job assigned on
-   * this connection is still running, when that job settles).
+   * The connection is gone: its GRABs' slots free at once; slots of jobs still running on it free
+   * when those jobs settle.
    */
   override onIoError(error: GearmanError): void {
-    this.connectionManager.handlerLost(this, error);
+    this.host.handlerLost(this, error);
   }
 }

@@ -239,10 +239,10 @@ describe('GearmanWorker: callbacks', () => {
     expect(seen!.toDict()).toMatchObject({ task, jobHandle: request.job.handle, unique: 'my-unique' });
   });
 
-  it('answers WORK_FAIL for a throw and for a rejection, logs them, and keeps working', async () => {
+  it('with exceptions: false, answers WORK_FAIL for a throw and for a rejection, logs them, and keeps working', async () => {
     const task = taskName('throws');
     const logger = recordingLogger();
-    const worker = new GearmanWorker(sharedHosts(), { logger });
+    const worker = new GearmanWorker(sharedHosts(), { logger, exceptions: false });
     worker.registerTask(task, async (_w, job) => {
       const what = text(job.data);
       if (what === 'reject') throw new Error('rejected on purpose');
@@ -343,7 +343,7 @@ describe('GearmanWorker: callbacks', () => {
     expect(request.state).toBe(JOB_COMPLETE);
     expect(request.status).toMatchObject({ numerator: 2, denominator: 3 });
     expect(request.dataUpdates).toEqual([]);
-    expect(outcomes).toEqual([expect.stringMatching(/^TypeError: .*integer/), 'TypeError', 'TypeError']);
+    expect(outcomes).toEqual([expect.stringMatching(/^InvalidArgumentError: .*integers/), 'InvalidArgumentError', 'TypeError']);
   });
 });
 
@@ -352,15 +352,15 @@ describe('GearmanWorker: hooks and the work loop', () => {
     const task = taskName('after-poll');
     const calls: boolean[] = [];
     class StoppingWorker extends GearmanWorker {
-      stop = false;
+      done = false;
       override afterPoll(anyActivity: boolean): boolean {
         calls.push(anyActivity);
-        return !this.stop;
+        return !this.done;
       }
     }
     const worker = new StoppingWorker(sharedHosts());
     worker.registerTask(task, (w) => {
-      (w as StoppingWorker).stop = true;
+      (w as StoppingWorker).done = true;
       return 'last';
     });
     const { working } = startWorker(worker);
@@ -381,10 +381,10 @@ describe('GearmanWorker: hooks and the work loop', () => {
     let started = false;
     let stopSeen = false;
     class StopSoon extends GearmanWorker {
-      stop = false;
+      leaving = false;
       override afterPoll(): boolean {
-        if (this.stop) stopSeen = true;
-        return !this.stop;
+        if (this.leaving) stopSeen = true;
+        return !this.leaving;
       }
     }
     const worker = new StopSoon(sharedHosts());
@@ -399,7 +399,7 @@ describe('GearmanWorker: hooks and the work loop', () => {
     const client = newClient();
     const request = client.submitJob(task, 'x', { pollTimeout: 10 });
     await until(() => started);
-    worker.stop = true;
+    worker.leaving = true;
     await until(() => stopSeen); // the loop has ended; the job is still running
     expect(resolved).toBe(false);
     open();

@@ -1,0 +1,68 @@
+/**
+ * `WorkerJob`: the {@link GearmanJob} a task callback gets, with its cancellation signal.
+ *
+ * @module
+ */
+import { GearmanJob } from '../job.js';
+import type { GearmanConnection } from '../connection.js';
+
+/**
+ * A job assigned to a worker: a {@link GearmanJob} plus {@link WorkerJob.signal}.
+ *
+ * @example
+ * ```ts
+ * worker.registerTask('fetch', async (worker, job) => {
+ *   const res = await fetch(String(job.data), { signal: job.signal });
+ *   return await res.text();
+ * });
+ * ```
+ */
+export class WorkerJob extends GearmanJob {
+  #controller: AbortController | undefined = undefined;
+  #reason: unknown = undefined;
+  #aborted = false;
+  /** The CAN_DO_TIMEOUT timer of this job, if its task has a timeout. @internal */
+  timer: NodeJS.Timeout | undefined = undefined;
+  /**
+   * The server gave the job up (its CAN_DO_TIMEOUT passed; gearmand re-queued it): its result is
+   * not sent. @internal
+   */
+  expired = false;
+
+  /**
+   * @param connection - the connection it was assigned on
+   * @param handle - job handle
+   * @param task - task name
+   * @param unique - unique id, or null (JOB_ASSIGN)
+   * @param data - decoded data
+   */
+  constructor(connection: GearmanConnection | null, handle: string | null, task: string, unique: string | null, data: unknown) {
+    super(connection, handle, task, unique, data);
+  }
+
+  /**
+   * Aborted when the job should stop: {@link GearmanWorker.shutdown} ran, {@link GearmanWorker.stop}'s
+   * grace period passed, or the task's CAN_DO_TIMEOUT (`registerTask(..., { timeoutMs })`) passed.
+   * Its `reason` is a {@link ShutdownError} or a `TimeoutError` `DOMException`. Made on first use.
+   */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Whether the job's signal is aborted. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Aborts the signal (once). @internal */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
