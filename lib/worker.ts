@@ -14,7 +14,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { debuglog } from 'node:util';
 import { ConnectionManager, type ConnectionManagerOptions, type Logger } from './connection-manager.js';
-import { WorkerCommandHandler, type WorkerHandlerHost } from './command-handler/worker-handler.js';
+import { WorkerCommandHandler } from './command-handler/worker-handler.js';
 import type { GearmanConnection } from './connection.js';
 import type { GearmanJob } from './job.js';
 import { CommandType } from './protocol/commands.js';
@@ -282,7 +282,7 @@ const STOP_TIMEOUT_MS = 30_000;
  * }
  * ```
  */
-export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> implements WorkerHandlerHost {
+export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** Registered tasks and their callbacks, in registration order. */
   readonly workerAbilities = new Map<string, TaskCallback>();
   /** The client id sent with SET_CLIENT_ID, or null. */
