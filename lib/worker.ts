@@ -872,11 +872,6 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   }
 
   /** @internal */
-  acceptingJobs(): boolean {
-    return this.working && !this.stopping;
-  }
-
-  /** @internal */
   handlerLost(handler: WorkerCommandHandler, error: GearmanError): void {
     void error; // reported by onConnectionLost
     // GRABs out on it free their slots now; its running jobs keep theirs until they settle, so no
