@@ -24,7 +24,7 @@ const C_BINARY = path.join(BENCH, 'build', 'bench');
 const OUT = path.join(BENCH, 'out');
 const NODE = process.execPath;
 const LIB_NAMES = { c: 'libgearman', ts: 'gearman-ts' };
-const ALL = ['S1', 'S2', 'S3', 'S4', 'flat', 'memory'];
+const ALL = ['S1', 'S2', 'S3', 'S4', 'S4c', 'S5', 'flat', 'memory'];
 const DEFAULT_N = { S1: 50_000, S2: 20_000, S3: 50_000, S4: 50_000 };
 const TARGET_RATIO = { S1: 1.2, S2: 1.0, S3: 1.0, S4: 1.0 };
 const TITLES = { S1: 'S1 bg-submit', S2: 'S2 fg-seq', S3: 'S3 fg-par', S4: 'S4 work-drain' };
@@ -32,7 +32,10 @@ const TIMEOUT_MS = 15 * 60_000;
 
 const HELP = `npm run bench -- [options]
 
-  --scenario LIST     comma-separated, from S1,S2,S3,S4,flat,memory (default: all)
+  --scenario LIST     comma-separated, from S1,S2,S3,S4,S4c,S5,flat,memory (default: all)
+                      S4c: S4 with the gearman-ts worker at --s4-concurrency slots next to one
+                      libgearman worker process; S5: io-bound jobs (each awaits --s5-sleep-ms) with
+                      --s5-concurrency slots, against the ideal concurrency / sleep
   --runs N            runs per library and scenario, alternating the libraries (default 3)
   --n N               jobs per run for S1-S4 (default S1 ${DEFAULT_N.S1}, S2 ${DEFAULT_N.S2}, S3 ${DEFAULT_N.S3}, S4 ${DEFAULT_N.S4})
   --warmup N          untimed jobs before each timed window (default: 10% of n)
@@ -43,6 +46,9 @@ const HELP = `npm run bench -- [options]
   --mem-bg-n N        background jobs of the first memory check (default 1000000)
   --mem-batch N       their batch size (default 10000)
   --mem-inflight-n N  foreground requests in flight of the second memory check (default 100000)
+  --s4-concurrency L  S4c: gearman-ts worker concurrency values (default 4,16)
+  --s5-concurrency L  S5: gearman-ts worker concurrency values (default 1,10,100)
+  --s5-sleep-ms N     S5: how long each job awaits (default 10)
   --lib LIST          c,ts (default both)
   --threads N         gearmand --threads (default 4, gearmand's default)
   --pin MODE          CPU placement, the same for both libraries: one (default: client, worker and
@@ -74,6 +80,9 @@ function parseOptions(argv) {
     memBatch: 10_000,
     memInflightN: 100_000,
     libs: ['c', 'ts'],
+    s4Concurrency: [4, 16],
+    s5Concurrency: [1, 10, 100],
+    s5SleepMs: 10,
     threads: 4,
     waitIdle: 0,
     pin: 'one',
@@ -98,7 +107,7 @@ function parseOptions(argv) {
         break;
       case '--scenario':
       case '--scenarios': {
-        const picked = list(value()).map((s) => (/^s[1-4]$/i.test(s) ? s.toUpperCase() : s.toLowerCase()));
+        const picked = list(value()).map((s) => (/^s4c$/i.test(s) ? 'S4c' : /^s[1-5]$/i.test(s) ? s.toUpperCase() : s.toLowerCase()));
         for (const s of picked) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; pick from ${ALL.join(', ')}`);
         o.scenarios = picked;
         break;
@@ -140,6 +149,15 @@ function parseOptions(argv) {
         o.libs = libs;
         break;
       }
+      case '--s4-concurrency':
+        o.s4Concurrency = list(value()).map((v) => Math.max(1, int(flag, v)));
+        break;
+      case '--s5-concurrency':
+        o.s5Concurrency = list(value()).map((v) => Math.max(1, int(flag, v)));
+        break;
+      case '--s5-sleep-ms':
+        o.s5SleepMs = Math.max(1, int(flag, value()));
+        break;
       case '--threads':
         o.threads = Math.max(1, int(flag, value()));
         break;
@@ -202,7 +220,7 @@ async function preflight(o) {
     // The role scripts import the package by its name (package self-reference), as users do.
     await import('gearman-ts');
   }
-  if (o.libs.includes('c') || o.scenarios.includes('S4')) buildC();
+  if (o.libs.includes('c') || o.scenarios.includes('S4') || o.scenarios.includes('S4c') || o.scenarios.includes('S5')) buildC();
   if (o.pin !== 'none') {
     const t = spawnSync('taskset', ['-c', '0', 'true']);
     if (t.error || t.status !== 0) throw new Error('--pin needs taskset (util-linux)');
@@ -581,6 +599,103 @@ function memoryTable(o, results) {
 }
 
 // -------------------------------------------------------------------------------------------
+// Worker concurrency (issue 11): S4c (S4 with N slots next to one libgearman worker) and S5
+// (io-bound jobs that each await a few ms). Both drain a preloaded queue, as S4 does.
+
+/** One drain of `warmup + n` preloaded jobs by one worker process. */
+async function runDrain(o, lib, { n, warmup, concurrency, sleepMs, tag, gearmandArgs }) {
+  return withGearmand(gearmandArgs === undefined ? o : { ...o, gearmandArgs }, async (gd, roles) => {
+    const port = gd.port;
+    await preload(port, warmup + n, o);
+    const params = lib === 'c' ? { port, n, warmup } : { port, n, warmup, concurrency, 'sleep-ms': sleepMs };
+    const timed = spawnWorker(lib, params, `${tag}-worker`);
+    roles.push(timed);
+    const m = await measure(timed, { client: undefined, worker: timed.pid, gearmand: gd.pid });
+    await waitUntil(async () => ((await adminStatus(port)).get('echo')?.queued ?? 0) === 0, 5000, `the echo queue to be empty after ${tag}`);
+    await finishRole(timed);
+    return m;
+  });
+}
+
+async function runWorkerConcurrency(o, results) {
+  const s4c = o.scenarios.includes('S4c');
+  const s5 = o.scenarios.includes('S5') && o.libs.includes('ts');
+  if (!s4c && !s5) return;
+  results.workerConcurrency = {};
+  if (s4c) {
+    const n = o.n ?? DEFAULT_N.S4;
+    const warmup = o.warmup ?? Math.round(n / 10);
+    const runs = { c: [] };
+    for (const c of o.s4Concurrency) runs[`ts${c}`] = [];
+    results.workerConcurrency.S4c = { n, warmup, runs };
+    for (let run = 0; run < o.runs; run++) {
+      const order = [...(o.libs.includes('c') ? ['c'] : []), ...(o.libs.includes('ts') ? o.s4Concurrency.map((c) => `ts${c}`) : [])];
+      if (run % 2 === 1) order.reverse();
+      for (const key of order) {
+        const lib = key === 'c' ? 'c' : 'ts';
+        const concurrency = key === 'c' ? 1 : Number(key.slice(2));
+        const m = await runDrain(o, lib, { n, warmup, concurrency, sleepMs: 0, tag: `S4c-${key}-run${run + 1}` });
+        runs[key].push(m);
+        log(`S4c run ${run + 1}/${o.runs} ${key === 'c' ? 'libgearman (1 worker process)' : `gearman-ts concurrency ${concurrency}`} ${num(m.jobsPerSec).padStart(9)} jobs/s  worker CPU ${num((1e6 * m.cpu.workerSeconds) / m.jobs, 1)} us/job`);
+      }
+    }
+  }
+  if (s5) {
+    const sleepMs = o.s5SleepMs;
+    const points = {};
+    results.workerConcurrency.S5 = { sleepMs, points };
+    for (const concurrency of o.s5Concurrency) {
+      const ideal = (concurrency * 1000) / sleepMs;
+      // About 3 s of work at the ideal rate (at least 200 jobs).
+      const n = o.n ?? Math.max(200, Math.round(ideal * 3));
+      const warmup = o.warmup ?? Math.round(n / 10);
+      points[concurrency] = { n, warmup, ideal, runs: [] };
+      for (let run = 0; run < o.runs; run++) {
+        // A queue of 30,000 jobs in gearmand's default 991 hash buckets makes every GRAB cost
+        // gearmand time in proportion to the queue (see S1 size above): S5 measures the worker.
+        const m = await runDrain(o, 'ts', { n, warmup, concurrency, sleepMs, tag: `S5-c${concurrency}-run${run + 1}`, gearmandArgs: ['--hashtable-buckets=1000003'] });
+        points[concurrency].runs.push(m);
+        log(`S5 concurrency ${concurrency} run ${run + 1}/${o.runs} ${num(m.jobsPerSec).padStart(9)} jobs/s (ideal ${num(ideal)}, ${num((100 * m.jobsPerSec) / ideal, 1)}%)  worker CPU ${num((1e6 * m.cpu.workerSeconds) / m.jobs, 1)} us/job`);
+      }
+    }
+  }
+}
+
+function workerConcurrencyTables(o, results) {
+  const parts = [];
+  const verdicts = [];
+  const wc = results.workerConcurrency;
+  if (wc.S4c) {
+    const c = wc.S4c.runs.c.length > 0 ? summarizeRuns(wc.S4c.runs.c) : null;
+    const rows = [];
+    if (c) rows.push(['libgearman, 1 worker process', num(c.jobsPerSec), '1.00x', num(c.cpuSecondsPerJob.worker * 1e6, 1), num(c.cpu.worker)]);
+    for (const conc of o.s4Concurrency) {
+      const runs = wc.S4c.runs[`ts${conc}`];
+      if (!runs || runs.length === 0) continue;
+      const t = summarizeRuns(runs);
+      const ratio = c ? t.jobsPerSec / c.jobsPerSec : null;
+      rows.push([`gearman-ts, concurrency ${conc}`, num(t.jobsPerSec), ratio === null ? '-' : `${ratio.toFixed(2)}x`, num(t.cpuSecondsPerJob.worker * 1e6, 1), num(t.cpu.worker)]);
+      if (ratio !== null && conc === 16) {
+        verdicts.push({ target: 'S4 at concurrency 16: gearman-ts >= 1.5x one libgearman worker process', measured: `${ratio.toFixed(2)}x (${num(t.jobsPerSec)} vs ${num(c.jobsPerSec)} jobs/s)`, pass: ratio >= 1.5 });
+      }
+    }
+    parts.push(`S4 work-drain with worker concurrency, N=${num(wc.S4c.n)} (median of ${o.runs})`, '', markdownTable(['worker', 'jobs/s', 'vs libgearman', 'worker CPU us/job', 'worker CPU%'], rows));
+  }
+  if (wc.S5) {
+    const rows = [];
+    for (const [conc, point] of Object.entries(wc.S5.points)) {
+      const t = summarizeRuns(point.runs);
+      const share = t.jobsPerSec / point.ideal;
+      rows.push([num(Number(conc)), num(point.n), num(t.jobsPerSec), num(point.ideal), `${(100 * share).toFixed(1)}%`, num(t.cpuSecondsPerJob.worker * 1e6, 1), num(t.cpu.worker)]);
+      if (Number(conc) === 100) verdicts.push({ target: `S5 io-bound at concurrency 100: >= 80% of ideal (${num(point.ideal)} jobs/s)`, measured: `${(100 * share).toFixed(1)}% (${num(t.jobsPerSec)} jobs/s)`, pass: share >= 0.8 });
+    }
+    if (parts.length > 0) parts.push('');
+    parts.push(`S5 io-bound: each job awaits ${wc.S5.sleepMs} ms; one gearman-ts worker process (median of ${o.runs})`, '', markdownTable(['concurrency', 'N', 'jobs/s', 'ideal jobs/s', 'of ideal', 'worker CPU us/job', 'worker CPU%'], rows));
+  }
+  return { table: parts.join('\n'), verdicts };
+}
+
+// -------------------------------------------------------------------------------------------
 
 async function main() {
   const o = parseOptions(process.argv.slice(2));
@@ -611,6 +726,7 @@ async function main() {
   results.machine.loadavgStart = loadavg();
   const t0 = performance.now();
   await runScenarios(o, results);
+  await runWorkerConcurrency(o, results);
   if (o.scenarios.includes('flat')) await runFlatness(o, results);
   if (o.scenarios.includes('memory') && o.libs.includes('ts')) await runMemory(o, results);
 
@@ -628,6 +744,11 @@ async function main() {
     const s = scenarioTable(o, results);
     out.push('', s.table);
     verdicts.push(...s.verdicts);
+  }
+  if (results.workerConcurrency) {
+    const w = workerConcurrencyTables(o, results);
+    out.push('', w.table);
+    verdicts.push(...w.verdicts);
   }
   if (results.flat) {
     const f = flatnessTable(o, results);

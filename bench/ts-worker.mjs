@@ -2,6 +2,8 @@
 //
 //   node bench/ts-worker.mjs --port P                      serve `echo` until stopped (S2, S3)
 //   node bench/ts-worker.mjs --port P --n N --warmup W     S4: the queue holds W + N jobs; time the last N
+//   ... --concurrency C                                    run C jobs at once (S4 with concurrency, S5)
+//   ... --sleep-ms M                                       each job awaits M ms before answering (S5, io-bound)
 //
 // Uses the built package (dist/) through its published name.
 import { GearmanWorker } from 'gearman-ts';
@@ -12,6 +14,8 @@ const o = parseRoleArgs(process.argv.slice(2));
 const n = Number(o.n ?? 0);
 const warmup = Number(o.warmup ?? 0);
 const limit = n > 0 ? warmup + n : -1;
+const concurrency = Number(o.concurrency ?? 1);
+const sleepMs = Number(o['sleep-ms'] ?? 0);
 
 let count = 0;
 let t0 = 0;
@@ -33,8 +37,9 @@ class CountingWorker extends GearmanWorker {
   }
 }
 
-const worker = new CountingWorker([`${o.host ?? '127.0.0.1'}:${o.port}`]);
-worker.registerTask(FUNCTION, (_worker, job) => job.data);
+const worker = new CountingWorker([`${o.host ?? '127.0.0.1'}:${o.port}`], { concurrency });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+worker.registerTask(FUNCTION, sleepMs > 0 ? async (_worker, job) => (await sleep(sleepMs), job.data) : (_worker, job) => job.data);
 exitOnSigterm(() => worker.shutdown());
 
 if (limit > 0 && warmup === 0) {

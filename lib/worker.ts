@@ -14,7 +14,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { debuglog } from 'node:util';
 import { ConnectionManager, type ConnectionManagerOptions, type Logger } from './connection-manager.js';
-import { WorkerCommandHandler, type WorkerHandlerHost } from './command-handler/worker-handler.js';
+import { WorkerCommandHandler } from './command-handler/worker-handler.js';
 import type { GearmanConnection } from './connection.js';
 import type { GearmanJob } from './job.js';
 import { CommandType } from './protocol/commands.js';
@@ -62,8 +62,10 @@ export interface GearmanWorkerOptions extends ConnectionManagerOptions {
    * While a task registered with `timeoutMs` (CAN_DO_TIMEOUT) is registered, a connection holds
    * at most one job at a time: gearmand 1.1.20 keeps one CAN_DO_TIMEOUT timer per connection,
    * bound to the first job assigned on it (gearmand #301), so a second job on the same connection
-   * would run without its timeout (or re-queue the wrong job). The slots are then shared out over
-   * the connections: list a server N times in the host list to run N timed jobs on it at once.
+   * would run without its timeout (or re-queue the wrong job). The worker then opens up to
+   * `concurrency` connections to each server, one job on each. Without timed tasks, one
+   * connection per server carries all the jobs (fewer wake-ups: gearmand NOOPs every sleeping
+   * connection for each new job).
    * @default 1
    */
   concurrency?: number;
@@ -280,7 +282,7 @@ const STOP_TIMEOUT_MS = 30_000;
  * }
  * ```
  */
-export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> implements WorkerHandlerHost {
+export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** Registered tasks and their callbacks, in registration order. */
   readonly workerAbilities = new Map<string, TaskCallback>();
   /** The client id sent with SET_CLIENT_ID, or null. */
@@ -296,6 +298,9 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> imple
 
   /** CAN_DO_TIMEOUT of each task registered with one, in ms. */
   private readonly taskTimeouts = new Map<string, number>();
+  /** Extra connections to a server, opened so timed tasks can run `concurrency` jobs there. */
+  private readonly extraLanes = new Map<GearmanConnection, GearmanConnection[]>();
+  private readonly extraLaneSet = new Set<GearmanConnection>();
   private readonly runningJobs = new Set<WorkerJob>();
   private readonly reconnects: Reconnects;
   private readonly events = new EventEmitter<GearmanWorkerEvents>();
@@ -508,6 +513,27 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> imple
   private advertise(): void {
     this.slots.perLaneLimit = this.taskTimeouts.size > 0 ? 1 : Infinity;
     for (const handler of this.handlers()) handler.setAbilities();
+    if (this.working && !this.stopping) this.ensureLanes();
+  }
+
+  /**
+   * While a task with a CAN_DO_TIMEOUT is registered each connection holds one job (gearmand
+   * #301), so the worker opens up to `concurrency` connections to each server of the host list.
+   * They are closed with the others at the end of work().
+   */
+  private ensureLanes(): void {
+    if (this.taskTimeouts.size === 0 || this.concurrency <= 1) return;
+    for (const base of this.connectionList.slice()) {
+      if (this.extraLaneSet.has(base)) continue;
+      let extras = this.extraLanes.get(base);
+      if (extras === undefined) this.extraLanes.set(base, (extras = []));
+      while (extras.length + 1 < this.concurrency) {
+        const lane = this.addConnection({ host: base.host, port: base.port, tls: base.tls });
+        extras.push(lane);
+        this.extraLaneSet.add(lane);
+        if (this.working && !this.stopping) this.connectWorker(lane);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -558,6 +584,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> imple
     this.hold(true);
     try {
       let firstCycle = true;
+      this.ensureLanes();
       for (;;) {
         this.establishWorkerConnections();
         // python-gearman calls after_poll at the start of every cycle and again for the poll that
@@ -842,11 +869,6 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> imple
   /** Jobs running now (at most {@link concurrency}). */
   get runningJobCount(): number {
     return this.slots.running;
-  }
-
-  /** @internal */
-  acceptingJobs(): boolean {
-    return this.working && !this.stopping;
   }
 
   /** @internal */

@@ -117,6 +117,8 @@ export class WorkerCommandHandler extends CommandHandler {
   legacyServer = false;
   /** GRAB_JOB_UNIQs sent and not answered yet. */
   private uniqGrabsOut = 0;
+  /** The CAN_DO_TIMEOUT advertised for each task on this connection (undefined: plain CAN_DO). */
+  private timeouts = new Map<string, number | undefined>();
   /** CANT_DO / RESET_ABILITIES waits for the jobs running on this connection to settle. */
   private abilitiesDeferred = false;
 
@@ -185,11 +187,15 @@ export class WorkerCommandHandler extends CommandHandler {
         this.abilities.push(entry[0]);
       }
       // Something to remove (or a timeout to change): needs RESET_ABILITIES, after the jobs.
-      if (list.length !== this.abilities.length) this.abilitiesDeferred = true;
+      if (list.length !== this.abilities.length || list.some(([task, ms]) => known.has(task) && this.timeouts.get(task) !== ms)) {
+        this.abilitiesDeferred = true;
+      }
+      for (const [task, ms] of list) if (!known.has(task)) this.timeouts.set(task, ms);
       return;
     }
     this.abilitiesDeferred = false;
     this.abilities = list.map(([task]) => task);
+    this.timeouts = new Map(list);
     this.sendCommand(T.RESET_ABILITIES);
     for (const entry of list) this.sendAbility(entry);
     if (lane === undefined || (lane.grabs === 0 && !lane.awake)) this.sleep();

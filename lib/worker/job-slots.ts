@@ -65,6 +65,8 @@ export class JobSlots<L extends SlotLane> {
   /** Called whenever the last held slot frees (the worker ends a graceful stop there). */
   onIdle: () => void = () => undefined;
   private readonly lanes = new Map<L, LaneState>();
+  /** The lanes in the order they were added (kept so fill() allocates nothing). */
+  private order: L[] = [];
   /** The lane that got the last slot (round-robin cursor). */
   private last: L | undefined;
   private usedCount = 0;
@@ -97,12 +99,14 @@ export class JobSlots<L extends SlotLane> {
 
   /** Every lane, in the order they were added. */
   laneList(): L[] {
-    return [...this.lanes.keys()];
+    return this.order.slice();
   }
 
   /** A new connection: asleep (its handler sends PRE_SLEEP after registering). */
   add(lane: L): void {
-    if (!this.lanes.has(lane)) this.lanes.set(lane, new LaneState());
+    if (this.lanes.has(lane)) return;
+    this.lanes.set(lane, new LaneState());
+    this.order.push(lane);
   }
 
   /**
@@ -117,7 +121,7 @@ export class JobSlots<L extends SlotLane> {
     state.grabs = 0;
     state.manual = 0;
     state.awake = false;
-    if (state.jobs === 0) this.lanes.delete(lane);
+    if (state.jobs === 0) this.forget(lane);
     if (this.last === lane) this.last = undefined;
     this.fill();
     this.idleCheck();
@@ -178,8 +182,14 @@ export class JobSlots<L extends SlotLane> {
     state.jobs--;
     this.runningCount--;
     this.usedCount--;
-    if (state.held === 0 && !lane.live) this.lanes.delete(lane);
+    if (state.held === 0 && !lane.live) this.forget(lane);
     this.idleCheck();
+  }
+
+  private forget(lane: L): void {
+    this.lanes.delete(lane);
+    const i = this.order.indexOf(lane);
+    if (i !== -1) this.order.splice(i, 1);
   }
 
   /** Takes a slot for `lane` without a GRAB (python-gearman's `set_job_lock(handler, true)`). */
@@ -212,7 +222,7 @@ export class JobSlots<L extends SlotLane> {
    */
   fill(): void {
     if (this.usedCount >= this.capacity || !this.accepting()) return;
-    const lanes = this.laneList();
+    const lanes = this.order;
     const n = lanes.length;
     if (n === 0) return;
     // One lane (one server): no order to keep.

@@ -138,6 +138,7 @@ describe('GearmanWorker: exceptions', () => {
     });
     const php = `$c = new GearmanClient(); $c->addServer('127.0.0.1', ${sharedPort()}); $c->doNormal(${JSON.stringify(task)}, 'x'); echo $c->error(), "\\n";`;
     const result = await run('php', ['-r', php]);
+    if (/Class "GearmanClient" not found|ENOENT/.test(result.stderr + result.stdout)) throw new Error('php with the gearman extension is needed: sudo apt-get install -y php-cli php-gearman');
     expect(result.stdout).toMatch(/GEARMAN_WORK_EXCEPTION/);
   });
 
@@ -151,6 +152,7 @@ describe('GearmanWorker: exceptions', () => {
     });
     const perl = `use Gearman::Client; my $c = Gearman::Client->new; $c->job_servers('127.0.0.1:${sharedPort()}'); my $r = eval { $c->do_task(${JSON.stringify(task)}, 'x') }; print $@ ? "died: $@" : "returned\\n";`;
     const result = await run('perl', ['-e', perl]);
+    if (/Can't locate Gearman\/Client\.pm/.test(result.stderr)) throw new Error("Perl's Gearman::Client is needed: sudo apt-get install -y libgearman-client-perl");
     expect(result.stdout).toMatch(/died: .*work_fail for unknown handle/);
   });
 });

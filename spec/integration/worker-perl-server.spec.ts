@@ -4,6 +4,7 @@
 // job with WORK_EXCEPTION), and CAN_DO_TIMEOUT goes in seconds (its unit).
 import { afterAll, beforeAll, afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { GearmanClient, GearmanWorker, JOB_COMPLETE, JOB_FAILED } from '../../lib/index.js';
 import { recordingLogger } from '../helpers/fake-server.js';
 import { adminLine, freePort } from '../helpers/gearmand.mjs';
@@ -19,6 +20,7 @@ let perl: ChildProcess;
 let host: string;
 
 beforeAll(async () => {
+  if (!existsSync(PERL_GEARMAND)) throw new Error(`${PERL_GEARMAND} (the Perl job server) is missing: sudo apt-get install -y gearman-server`);
   const port = await freePort();
   host = `127.0.0.1:${port}`;
   perl = spawn(PERL_GEARMAND, [`--port=${port}`, '--listen=127.0.0.1'], { stdio: 'ignore' });

@@ -63,6 +63,46 @@ describe('registerTask with timeoutMs (CAN_DO_TIMEOUT)', () => {
     expect(logger.find('JOB_NOT_FOUND')).toEqual([]);
   });
 
+  it('with concurrency 3 runs 3 timed jobs at once, one per connection (gearmand keeps one timer per connection)', async () => {
+    const task = taskName('tmo-conc');
+    const worker = new GearmanWorker(sharedHosts(), { logger: recordingLogger(), concurrency: 3 });
+    let now = 0;
+    let most = 0;
+    const release: Array<() => void> = [];
+    const aborted: boolean[] = [];
+    worker.registerTask(
+      task,
+      async (_w, job) => {
+        most = Math.max(most, ++now);
+        await new Promise<void>((resolve) => release.push(resolve));
+        now--;
+        aborted.push(job.signal.aborted);
+        return 'in time';
+      },
+      { timeoutMs: 20_000 },
+    );
+    const working = worker.work({ pollTimeout: 5 });
+    const client = new GearmanClient(sharedHosts());
+    cleanups.push(async () => {
+      worker.shutdown();
+      await working;
+      client.shutdown();
+    });
+    const requests = await client.submitMultipleJobs(
+      Array.from({ length: 3 }, (_, i) => ({ task, data: String(i) })),
+      { waitUntilComplete: false },
+    );
+    const { until } = await import('../helpers/env.js');
+    await until(() => release.length === 3, 20_000);
+    expect(worker.connectionList).toHaveLength(3);
+    expect(worker.connectionList.every((c) => c.port === worker.connectionList[0]!.port)).toBe(true);
+    for (const r of release) r();
+    const done = await client.waitUntilJobsCompleted(requests, { pollTimeout: 20 });
+    expect(done.every((r) => r.state === JOB_COMPLETE)).toBe(true);
+    expect(most).toBe(3);
+    expect(aborted).toEqual([false, false, false]);
+  });
+
   it('a timeout below 1000 ms counts as 1000 ms, as gearmand raises it', async () => {
     const worker = new GearmanWorker(sharedHosts());
     worker.registerTask('t', () => 1, { timeoutMs: 10 });

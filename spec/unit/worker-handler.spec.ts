@@ -89,6 +89,13 @@ describe('WorkerCommandHandler: registration', () => {
     expect(w.take()).toEqual([]);
     w.settle(a);
     expect(w.take()).toEqual(['a:1 RESET_ABILITIES', 'a:1 CAN_DO more', 'a:1 GRAB_JOB_UNIQ']);
+    // A new timeout for a task already advertised waits for the job too.
+    a.recvCommand(T.JOB_ASSIGN_UNIQ, assignUniq('H:2'));
+    abilities[0] = ['more', 3000];
+    a.setAbilities();
+    expect(w.take()).toEqual([]);
+    w.settle(a);
+    expect(w.take()).toEqual(['a:1 RESET_ABILITIES', 'a:1 CAN_DO_TIMEOUT more,3000', 'a:1 GRAB_JOB_UNIQ']);
   });
 });
 
