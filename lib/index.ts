@@ -16,8 +16,8 @@
  */
 export { GearmanClient } from './client.js';
 export type { GearmanClientOptions, ResultOf, JobSpec, SubmitOptions, SubmitJobOptions, SubmitRequestsOptions, WaitOptions, ProgressOptions, AbortOptions, UniqueStatus, UniqueStatusOptions } from './client.js';
-export { GearmanWorker, defaultRetryStrategy } from './worker.js';
-export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions } from './worker.js';
+export { GearmanWorker, WorkerJob, defaultRetryStrategy } from './worker.js';
+export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions, RegisterTaskOptions, StopOptions, GearmanWorkerEvents } from './worker.js';
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
 export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './admin-client.js';
 export { GearmanJob, GearmanJobRequest } from './job.js';
