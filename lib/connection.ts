@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import type { PacketArgs } from './protocol/decoder.js';
 import type { PacketArg } from './protocol/encoder.js';
 import { PacketStream, type PacketStreamSink } from './protocol/packet-stream.js';
-import { ConnectionError, GearmanError, type ProtocolError } from './errors.js';
+import { ConnectionError, ConnectTimeoutError, GearmanError, type ProtocolError } from './errors.js';
 import { DEFAULT_GEARMAN_PORT } from './hosts.js';
 
 /** What a connection reports to its owner (the {@link ConnectionManager}, which implements it). */
@@ -149,7 +149,7 @@ export class GearmanConnection implements PacketStreamSink {
    *
    * @returns a promise that resolves once connected (and, for TLS, once the handshake is done)
    * @throws {@link ConnectionError} (rejects) naming host:port, with the socket error as `cause`;
-   * code `'CONNECT_TIMEOUT'` after `connectTimeoutMs`
+   * a {@link ConnectTimeoutError} (code `'CONNECT_TIMEOUT'`) after `connectTimeoutMs`
    */
   connect(): Promise<void> {
     if (this.connected) return Promise.resolve();
@@ -176,7 +176,7 @@ export class GearmanConnection implements PacketStreamSink {
         reject(error);
       };
       const timer = setTimeout(() => {
-        fail(new ConnectionError(`${this.address}: connect timed out after ${this.connectTimeoutMs} ms`, { code: 'CONNECT_TIMEOUT' }));
+        fail(new ConnectTimeoutError(`${this.address}: connect timed out after ${this.connectTimeoutMs} ms`));
       }, this.connectTimeoutMs);
       const onConnected = (): void => {
         if (settled) return;

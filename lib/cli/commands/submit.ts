@@ -115,11 +115,6 @@ ${SERVERS_HELP}`,
   },
 };
 
-/** Whether this build's client has `when` (SUBMIT_JOB_EPOCH). @internal */
-export function schedulingSupported(): boolean {
-  return typeof (GearmanClient.prototype as unknown as Record<string, unknown>).getJobStatusByUnique === 'function';
-}
-
 interface OneJob {
   servers: string[];
   task: string;
@@ -136,10 +131,7 @@ async function submitOne(job: OneJob, io: Io): Promise<number> {
   try {
     let request: GearmanJobRequest;
     if (job.when !== undefined) {
-      // Scheduled jobs go through submitJob's `when` (SUBMIT_JOB_EPOCH, background only). A client
-      // without it would ignore the option and run the job now: refuse instead. (`when` came with
-      // the same client release as getJobStatusByUnique.)
-      if (!schedulingSupported()) throw new GearmanError('--when needs a client with scheduled jobs (submitJob `when`), which this build lacks', { code: 'INVALID_ARGUMENT' });
+      // Scheduled jobs go through submitJob's `when` (SUBMIT_JOB_EPOCH, background only).
       request = await client.submitJob(job.task, job.data, {
         background: true,
         unique: job.unique,
