@@ -5,7 +5,7 @@
  * @module
  * @internal
  */
-import { GearmanClient, GearmanError, GearmanJob, GearmanJobRequest, JOB_COMPLETE, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NONE, type Priority } from '../../index.js';
+import { GearmanClient, GearmanJob, GearmanJobRequest, JOB_COMPLETE, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NONE, type Priority } from '../../index.js';
 import { EXIT, UsageError, numberOption, parse, serverList } from '../args.js';
 import { SERVERS_HELP, type Command } from '../command.js';
 import { describeError, payloadText, readAll, write, type Io } from '../output.js';
