@@ -171,7 +171,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     this.retryStrategy = strategy;
   }
 
-  /** @internal */
+  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
   protected createCommandHandler(connection: GearmanConnection): WorkerCommandHandler {
     return new WorkerCommandHandler(this, connection);
   }

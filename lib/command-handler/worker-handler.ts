@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { CommandHandler } from './command-handler.js';
+import { CommandHandler, type HandlerHost } from './command-handler.js';
 import { CommandType } from '../protocol/commands.js';
 import type { PacketArgs } from '../protocol/decoder.js';
 import { GearmanJob } from '../job.js';
@@ -45,8 +45,12 @@ export type WorkerHandlerState = 'sleeping' | 'grabbing' | 'working';
  * ```
  */
 export class WorkerCommandHandler extends CommandHandler {
-  /** The owning worker (it holds the job lock and runs the jobs). */
-  declare readonly connectionManager: GearmanWorker;
+  /**
+   * The owning worker (it holds the job lock and runs the jobs). Typed with `HandlerHost` too:
+   * the worker's `sendCommand` / `sendText` are internal, so the published declarations see
+   * them only through the host interface the base class needs.
+   */
+  declare readonly connectionManager: GearmanWorker & HandlerHost;
   /** Where this connection is in the grab cycle. */
   state: WorkerHandlerState = 'sleeping';
   /**
