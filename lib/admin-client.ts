@@ -193,7 +193,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     return this.connectionList[0]!;
   }
 
-  /** @internal */
+  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
   protected createCommandHandler(connection: GearmanConnection): AdminClientCommandHandler {
     // This client is the handler's AdminHandlerHost (checked structurally here).
     return new AdminClientCommandHandler(this, connection);

@@ -8,7 +8,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
-import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
+import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
 import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
@@ -228,7 +228,7 @@ const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
  * @typeParam E - the type of the `dataEncoder`: its `decode` result types results, data and
  * warnings (see {@link ResultOf}; a subclass that overrides the `dataEncoder` field is typed by it)
  */
-export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> implements ClientHandlerHost {
+export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> extends ConnectionManager<ClientCommandHandler> {
   /** Random bytes per generated unique (hex-encoded). */
   randomUniqueBytes: number;
   /** Send OPTION_REQ `exceptions` on connect. */
@@ -273,7 +273,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     this.exceptions = opts.exceptions ?? true;
   }
 
-  /** @internal */
+  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
     this.announcer.connected(connection);
     return new ClientCommandHandler(this, connection);

@@ -370,7 +370,7 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  * const timedOut = await worker.pollConnectionsUntilStopped(worker.connectionList, (any) => !any, 2);
  * ```
  */
-export abstract class ConnectionManager<H extends CommandHandler = CommandHandler> implements ConnectionEvents {
+export abstract class ConnectionManager<H extends CommandHandler = CommandHandler> {
   /** The connections, in host-list order. */
   readonly connectionList: GearmanConnection[] = [];
   /** Live connection → its handler (written only by the manager; see invariant 6). */

@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { PacketArgs } from './protocol/decoder.js';
 import type { PacketArg } from './protocol/encoder.js';
-import { PacketStream, type PacketStreamSink } from './protocol/packet-stream.js';
+import { PacketStream } from './protocol/packet-stream.js';
 import { ConnectionError, ConnectTimeoutError, GearmanError, type ProtocolError } from './errors.js';
 import { DEFAULT_GEARMAN_PORT } from './hosts.js';
 
@@ -58,7 +58,7 @@ export interface GearmanConnectionOptions {
  * await conn.connect();
  * ```
  */
-export class GearmanConnection implements PacketStreamSink {
+export class GearmanConnection {
   /** Host name or address. */
   readonly host: string;
   /** TCP port. */

@@ -37,6 +37,7 @@ export {
   InvalidClientState,
   InvalidWorkerState,
   InvalidAdminClientState,
+  ListingTooLargeError,
   ServerError,
   ShutdownError,
   ConnectTimeoutError,

@@ -5,7 +5,9 @@
  *
  * It re-exports the connection (`GearmanConnection`), the connection manager and its poll-loop
  * types, the command handlers (`CommandHandler`, `ClientCommandHandler`, `WorkerCommandHandler`,
- * `AdminClientCommandHandler`), host parsing, and the argument checks. Declarations that the
+ * `AdminClientCommandHandler`) with the host interfaces they are built with (`HandlerHost`,
+ * `ClientHandlerHost`, `AdminHandlerHost`) and the typed dispatch table (`DispatchTable`), host
+ * parsing, and the argument checks. Declarations that the
  * sources tag as internal exist at run time but are left out of the published `.d.ts` files.
  *
  * @example
@@ -24,3 +26,4 @@ export * from './command-handler/admin-handler.js';
 export * from './hosts.js';
 export * from './arguments.js';
 export * from './fifo.js';
+export type { CommandArgs, ReceivedCommand, DispatchTable } from './protocol/command-args.js';

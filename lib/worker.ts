@@ -367,7 +367,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     });
   }
 
-  /** @internal */
+  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
   protected createCommandHandler(connection: GearmanConnection): WorkerCommandHandler {
     return new WorkerCommandHandler(this, connection);
   }

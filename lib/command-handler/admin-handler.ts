@@ -26,7 +26,7 @@ import { ConnectionError, InvalidAdminClientState, ListingTooLargeError, Protoco
 import type { GearmanConnection } from '../connection.js';
 import type { ConnectionManager } from '../connection-manager.js';
 
-/** Bounds on one listing (see the admin client's `maxListingRows` / `maxListingBytes`). @internal */
+/** Bounds on one listing (see the admin client's `maxListingRows` / `maxListingBytes`). Published for `gearman-ts/internal` (not on the public API pages). */
 export interface ListingLimits {
   /** Most rows one listing may have. */
   readonly maxListingRows: number;
@@ -37,8 +37,8 @@ export interface ListingLimits {
 /**
  * What an {@link AdminClientCommandHandler} needs from its owner (the {@link GearmanAdminClient}
  * implements it): queue bytes on the handler's connection, wake the waits on a command, log, and
- * the listing limits.
- * @internal
+ * the listing limits. A unit spec passes a plain object.
+ * Published for `gearman-ts/internal` (not on the public API pages).
  */
 export interface AdminHandlerHost extends ListingLimits {
   /**

@@ -31,8 +31,8 @@ const T = CommandType;
 const DECODE_FAILED = Symbol('decode failed');
 
 /**
- * What a {@link ClientCommandHandler} needs of its client ({@link GearmanClient} implements it).
- * @internal
+ * What a {@link ClientCommandHandler} needs of its client ({@link GearmanClient} provides it).
+ * Published for `gearman-ts/internal` (not on the public API pages).
  */
 export interface ClientHandlerHost extends HandlerHost {
   /** Ask each server to forward WORK_EXCEPTION (OPTION_REQ `exceptions`) on connect. */
@@ -45,7 +45,7 @@ export interface ClientHandlerHost extends HandlerHost {
 
 /**
  * A GET_STATUS awaiting its STATUS_RES; the status call holds it and watches `answered`.
- * @internal
+ * Published for `gearman-ts/internal` (not on the public API pages).
  */
 export class StatusQuery {
   /** STATUS_RES or ERROR arrived, or the connection went. */
@@ -57,7 +57,7 @@ export class StatusQuery {
  * A GET_STATUS_UNIQUE awaiting its STATUS_RES_UNIQUE (#12); the call holds it and watches it.
  * gearmand answers `unique, known, running, numerator, denominator, waiting clients`: the
  * unique first, not a handle (protocol.md 4.12).
- * @internal
+ * Published for `gearman-ts/internal` (not on the public API pages).
  */
 export class UniqueStatusQuery {
   /** Answered, refused (ERROR) or lost with the connection. */

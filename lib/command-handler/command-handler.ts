@@ -27,7 +27,7 @@ type RecvMethod = (this: CommandHandler, args: PacketArgs) => void;
  * What every handler needs from the object that owns it (the manager implements it): sending on
  * its connection, the data encoder, the logger, and where unclaimed server errors go. A handler
  * subclass declares its own narrower-or-wider host beside it (`ClientHandlerHost`).
- * @internal
+ * Published for `gearman-ts/internal` (not on the public API pages).
  */
 export interface HandlerHost {
   /** Converts job data to and from bytes. */

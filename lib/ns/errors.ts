@@ -12,6 +12,7 @@ export {
   InvalidClientState,
   InvalidWorkerState,
   InvalidAdminClientState,
+  ListingTooLargeError,
   ServerError,
   ShutdownError,
   ConnectTimeoutError,

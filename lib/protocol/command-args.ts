@@ -12,7 +12,7 @@ import { CommandType } from './commands.js';
 
 const T = CommandType;
 
-/** The arguments of each packet type the handlers receive (server → client, worker, admin). @internal */
+/** The arguments of each packet type the handlers receive (server → client, worker, admin). Published for `gearman-ts/internal` (not on the public API pages). */
 export interface CommandArgs {
   [T.NOOP]: [];
   [T.JOB_CREATED]: [handle: string];
@@ -33,7 +33,7 @@ export interface CommandArgs {
   [T.STATUS_RES_UNIQUE]: [unique: string, known: string, running: string, numerator: string, denominator: string, waiting: string];
 }
 
-/** A packet type with a known argument tuple. @internal */
+/** A packet type with a known argument tuple. Published for `gearman-ts/internal` (not on the public API pages). */
 export type ReceivedCommand = keyof CommandArgs;
 
 /**
@@ -49,6 +49,6 @@ export type ReceivedCommand = keyof CommandArgs;
  *
  * and return it from the handler's `dispatchTable()`. A packet type missing from the table is an
  * UnknownCommandError. Index the tuple (`a[0]`) rather than destructure it on hot paths: array
- * destructuring may allocate an iterator per packet. @internal
+ * destructuring may allocate an iterator per packet. Published for `gearman-ts/internal` (not on the public API pages).
  */
 export type DispatchTable<H> = { readonly [K in ReceivedCommand]?: (handler: H, args: CommandArgs[K]) => void };

@@ -17,7 +17,7 @@ import type { PacketArgs } from '../protocol/decoder.js';
 import { checkOptions } from '../arguments.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Logger } from '../connection-manager.js';
-import { ServerConnection, type AnyFunction, type AnyJob, type ServerConnectionHost } from './connection.js';
+import { ServerConnection, type AnyFunction, type AnyJob } from './connection.js';
 import { EpochHeap, HIGH, LOW, NORMAL, STORED_UNIQUE_BYTES, ServerFunction, ServerJob, coalesceKey, truncateUtf8, type Priority, type TaskCounters } from './jobs.js';
 import { runAdminCommand } from './admin.js';
 
@@ -117,7 +117,7 @@ function nonNegative(value: unknown, name: string, fallback: number, allowInfini
  * const client = new GearmanClient(server.hostList);
  * ```
  */
-export class GearmanServer implements ServerConnectionHost {
+export class GearmanServer {
   /** The address listened on. */
   readonly host: string;
   /** The port listened on (the one picked when 0 was asked), once listening. */

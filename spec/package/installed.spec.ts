@@ -198,7 +198,12 @@ describe('the packed package, installed into an app', () => {
     const dts = (f: string) => readFileSync(join(app, 'node_modules/gearman-ts/dist', f), 'utf8');
     // GearmanJobRequest's poll-loop fields and the client's handler hooks are @internal in lib/.
     for (const name of ['waiters', 'encodedData', 'validatedUnique', 'generatedUnique']) expect(dts('job.d.ts')).not.toMatch(new RegExp(`\\b${name}\\b`));
-    expect(dts('client.d.ts')).not.toMatch(/createCommandHandler/);
+    for (const name of ['noteLoss', 'holdWhileConnecting', 'setRotation', 'noteUnanswered', 'sendUnknown', 'connectionLosses']) {
+      expect(dts('client.d.ts')).not.toMatch(new RegExp(`\\b${name}\\b`));
+    }
+    // ConnectionManager's abstract createCommandHandler is a documented extension point, so each
+    // subclass's override stays (protected), typed with published names only.
+    expect(dts('client.d.ts')).toMatch(/protected createCommandHandler\(connection: GearmanConnection\): ClientCommandHandler;/);
     // The root declares only the public names; the machinery is in gearman-ts/internal.
     const index = dts('index.d.ts');
     for (const name of ['GearmanConnection', 'ClientCommandHandler', 'WorkerCommandHandler', 'AdminClientCommandHandler', 'PollLoop']) {

@@ -9,7 +9,7 @@ const promised = [
   'DataEncoder', 'NoopEncoder', 'Utf8Encoder', 'JsonEncoder', 'defaultRetryStrategy', 'ECHO_STRING', 'DEFAULT_ADMIN_CLIENT_TIMEOUT',
   'GearmanError', 'ConnectionError', 'ServerUnavailable', 'ProtocolError', 'UnknownCommandError', 'ExceededConnectionAttempts',
   'InvalidClientState', 'InvalidWorkerState', 'InvalidAdminClientState', 'ServerError', 'ShutdownError', 'ConnectTimeoutError',
-  'InvalidArgumentError',
+  'InvalidArgumentError', 'ListingTooLargeError',
   'PRIORITY_NONE', 'PRIORITY_LOW', 'PRIORITY_HIGH', 'JOB_UNKNOWN', 'JOB_PENDING', 'JOB_CREATED', 'JOB_FAILED', 'JOB_COMPLETE',
   'DEFAULT_GEARMAN_PORT',
   'client', 'worker', 'adminClient', 'job', 'errors', 'protocol',

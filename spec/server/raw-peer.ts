@@ -90,6 +90,21 @@ export class RawPeer {
     return this.replies.slice(from, from + n);
   }
 
+  /**
+   * The next `n` replies not yet handed out, all of them: rejects, with what did arrive, if the
+   * server closes the connection first or they are not all there within `timeoutMs`. For the
+   * reads of a compared transcript, where a short read must fail the spec where it happened.
+   */
+  async expectMore(n: number, timeoutMs = 10_000): Promise<Reply[]> {
+    const from = this.cursor;
+    await this.until(from + n, timeoutMs);
+    if (this.replies.length < from + n) {
+      throw new Error(`expected ${n} more replies, the server closed the connection after ${this.replies.length - from}: ${JSON.stringify(this.replies.slice(from))}`);
+    }
+    this.cursor = from + n;
+    return this.replies.slice(from, from + n);
+  }
+
   /** Sends an admin line and waits for its listing (up to the `.` line) or its one-line answer. */
   async admin(text: string): Promise<Reply[]> {
     const from = this.cursor;

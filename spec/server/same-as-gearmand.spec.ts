@@ -184,17 +184,19 @@ describe('the embedded server answers as gearmand 1.1.20', () => {
         req('SUBMIT_JOB_BG', 'f', '', 'a'),
         req('GET_STATUS_UNIQUE', UNIQUE_63),
         req('GET_STATUS_UNIQUE', 'nope'),
-        req('GET_STATUS_UNIQUE', UNIQUE_64),
+        // Not here: GET_STATUS_UNIQUE of a 64-byte unique (gearmand's answer varies; see
+        // 'requests gearmand leaves unanswered' below).
         req('ECHO_REQ', 'after'),
       ];
       c.send(...sent);
-      await c.more(sent.length - 1);
+      // Every request above has exactly one reply.
+      await c.expectMore(sent.length);
       const w = await RawPeer.connect(port);
       // GRAB_JOB, not _UNIQ: gearmand 1.1.20 sends a 64-byte unique's job to a GRAB_JOB_UNIQ as
       // its first 63 bytes followed by a stray byte (an out-of-bounds read: the worker saw data
       // "\0a" for "a"); the embedded server sends the 63 bytes and the data intact (server.spec.ts).
       w.send(req('CAN_DO', 'f'), req('GRAB_JOB'), req('GRAB_JOB'), req('GRAB_JOB'));
-      await w.more(3);
+      await w.expectMore(3);
       c.close();
       w.close();
       return { client: c.replies, worker: w.replies };
@@ -204,36 +206,68 @@ describe('the embedded server answers as gearmand 1.1.20', () => {
     expect(t.client![2]).not.toBe(t.client![3]);
   });
 
-  it('GET_STATUS: unknown, queued, running, after WORK_STATUS, finished; a long unique unanswered', async () => {
+  it('GET_STATUS: unknown, queued, running, after WORK_STATUS, finished', async () => {
     await expectSame(async (port) => {
       const c = await RawPeer.connect(port);
       const w = await RawPeer.connect(port);
-      // Not compared: GET_STATUS with a handle of 64 bytes or more. gearmand 1.1.20 was seen to
-      // close the connection unanswered in some runs and to leave it open and silent in others;
-      // the embedded server closes it (server.spec.ts).
+      // Not here: GET_STATUS of a handle of 64 bytes or more and GET_STATUS_UNIQUE of a unique
+      // of 64 bytes or more (gearmand's answer varies; see 'requests gearmand leaves unanswered').
       c.send(req('GET_STATUS', 'H:nope:1\0tail'), req('GET_STATUS_UNIQUE', 'u\0v'));
-      await c.more(2);
-      c.send(req('GET_STATUS', 'H:nope:1'), req('GET_STATUS', ''), req('GET_STATUS_UNIQUE', 'u'.repeat(64)), req('ECHO_REQ', 'x'), req('SUBMIT_JOB_BG', 'st', '', 'd'));
-      const [, , , created] = await c.more(4);
+      await c.expectMore(2);
+      c.send(req('GET_STATUS', 'H:nope:1'), req('GET_STATUS', ''), req('ECHO_REQ', 'x'), req('SUBMIT_JOB_BG', 'st', '', 'd'));
+      const [, , , created] = await c.expectMore(4);
+      expect(created).toMatch(/^JOB_CREATED /);
       const handle = JSON.parse(created!.slice('JOB_CREATED '.length)) as string;
       c.send(req('GET_STATUS', handle));
-      await c.more(1);
+      await c.expectMore(1);
       w.send(req('CAN_DO', 'st'), req('GRAB_JOB'));
-      await w.more(1);
+      await w.expectMore(1);
       c.send(req('GET_STATUS', handle));
-      await c.more(1);
+      await c.expectMore(1);
       w.send(req('WORK_STATUS', handle, '3', '10'), req('ECHO_REQ', 'x'));
-      await w.more(1);
+      await w.expectMore(1);
       c.send(req('GET_STATUS', handle), req('GET_STATUS_UNIQUE', ''));
-      await c.more(2);
+      await c.expectMore(2);
       w.send(req('WORK_COMPLETE', handle, 'done'), req('ECHO_REQ', 'x'));
-      await w.more(1);
+      await w.expectMore(1);
       c.send(req('GET_STATUS', handle));
-      await c.more(1);
+      await c.expectMore(1);
       c.close();
       w.close();
       return { client: c.replies, worker: w.replies };
     });
+  });
+
+  // Each on a fresh connection, with an ECHO_REQ behind it, so the read waits for an event either
+  // way: the ECHO_RES (the connection stayed open) or the close. gearmand 1.1.20 never answers
+  // these requests, but was seen both to close the connection (dropping replies it had not yet
+  // written, which is why they are kept out of the compared transcripts) and to leave it open and
+  // silent, from one run to the next; the embedded server does one thing each time.
+  it('requests gearmand leaves unanswered: GET_STATUS of a 64-byte handle, GET_STATUS_UNIQUE of a 64-byte unique', async () => {
+    const cases = [
+      { request: req('GET_STATUS', 'H'.repeat(64)), embedded: 'closed' },
+      { request: req('GET_STATUS_UNIQUE', UNIQUE_64), embedded: 'open' },
+      { request: req('GET_STATUS_UNIQUE', UNIQUE_65), embedded: 'open' },
+    ] as const;
+    const probe = async (port: number, request: Buffer) => {
+      const p = await RawPeer.connect(port);
+      p.send(request, req('ECHO_REQ', 'after'));
+      await p.until(1); // the ECHO_RES or the close, bounded (rejects after 10 s)
+      p.close();
+      return p.replies;
+    };
+    const gd = await startGearmand({ server: 'gearmand' });
+    const embedded = await GearmanServer.start({ port: 0, handlePrefix: 'H:test' });
+    try {
+      for (const { request, embedded: expected } of cases) {
+        const byGearmand = await probe(gd.port, request);
+        expect([[], ['ECHO_RES "after"']]).toContainEqual(byGearmand);
+        expect(await probe(embedded.port, request)).toEqual(expected === 'open' ? ['ECHO_RES "after"'] : []);
+      }
+    } finally {
+      await gd.stop();
+      await embedded.close();
+    }
   });
 
   it('worker wake-ups: NO_JOB, PRE_SLEEP with work queued, one NOOP per sleep, GRAB variants', async () => {

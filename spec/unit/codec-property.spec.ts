@@ -499,7 +499,7 @@ describe('admin text parsers: any line gives rows or a ProtocolError', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ task: listedName, queued: count, running: count, workers: count }), { maxLength: 5 }),
-        fc.array(fc.record({ handle: listedName, retries: count, ignored: fc.nat(1), queued: fc.nat(1) }), { maxLength: 5 }),
+        fc.array(fc.record({ handle: listedName, retries: count, ignored: fc.nat(1), stored: fc.nat(1) }), { maxLength: 5 }),
         fc.array(
           fc.record({
             fileDescriptor: fc.nat(65535).map(String),
@@ -511,7 +511,7 @@ describe('admin text parsers: any line gives rows or a ProtocolError', () => {
         ),
         (status, jobs, workers) => {
           expect(parseStatus(status.map((r) => `${r.task}\t${r.queued}\t${r.running}\t${r.workers}`))).toEqual(status);
-          expect(parseJobs(jobs.map((r) => `${r.handle}\t${r.retries}\t${r.ignored}\t${r.queued}`))).toEqual(jobs);
+          expect(parseJobs(jobs.map((r) => `${r.handle}\t${r.retries}\t${r.ignored}\t${r.stored}`))).toEqual(jobs);
           // gearmand: "FD IP CLIENT_ID : TASK TASK ..." with a space after the colon even with no task.
           expect(parseWorkers(workers.map((r) => `${r.fileDescriptor} ${r.ip} ${r.clientId} :${r.tasks.map((t) => ' ' + t).join('')}`))).toEqual(workers);
         },
