@@ -31,7 +31,7 @@ const T = CommandType;
 /**
  * What a {@link WorkerCommandHandler} needs from its worker, and nothing more. `GearmanWorker`
  * implements it; the unit specs drive a handler with a small object of this shape.
- * @internal
+ * Exported from `gearman-ts/internal` only (public declarations name it).
  */
 export interface WorkerHandlerHost {
   /** Where diagnostics go. */
@@ -40,7 +40,7 @@ export interface WorkerHandlerHost {
   readonly dataEncoder: DataEncoderLike;
   /** The client id to send on connect, or null. */
   readonly workerClientId: string | null;
-  /** The job slots this handler's GRABs and jobs take. */
+  /** The job slots this handler's GRABs and jobs take. @internal */
   readonly slots: JobSlots<WorkerCommandHandler>;
   /** Every registered task with its CAN_DO_TIMEOUT in ms (undefined: none), in order. */
   abilityList(): ReadonlyArray<readonly [task: string, timeoutMs: number | undefined]>;
