@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { findGearmand } from './spec/helpers/gearmand.mjs';
 
-type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman' | 'openssl' | 'tmux';
+type Need = 'gearmand' | 'gearadmin' | 'gearman' | 'perl-gearman' | 'php-gearman' | 'openssl' | 'tmux' | 'perl-gearmand' | 'python3';
 
 /** What each spec file needs beyond Node; files not listed need nothing else. */
 const NEEDS: Record<string, Need[]> = {
@@ -28,6 +28,12 @@ const NEEDS: Record<string, Need[]> = {
   'spec/server/interop-perl-php.spec.ts': ['perl-gearman', 'php-gearman'],
   'spec/server/same-as-gearmand.spec.ts': ['gearmand'],
   'spec/integration/cli-top.spec.ts': ['tmux'],
+  'spec/integration/admin-priority-status.spec.ts': ['gearadmin'],
+  'spec/integration/worker-exceptions.spec.ts': ['gearman', 'php-gearman', 'perl-gearman'],
+  'spec/integration/worker-perl-server.spec.ts': ['perl-gearmand'],
+  'spec/regressions/admin-get-jobs-column-names.spec.ts': ['gearadmin'],
+  'spec/regressions/admin-names-the-text-protocol-cannot-carry.spec.ts': ['gearadmin'],
+  'spec/regressions/client-poll-timeout-covers-connect.spec.ts': ['python3'],
 };
 
 /**
@@ -58,6 +64,9 @@ const checks: Record<Need, () => boolean> = {
   'php-gearman': () => onPath('php') && succeeds('php', ['-r', 'exit(class_exists("GearmanClient") ? 0 : 1);']),
   openssl: () => onPath('openssl'),
   tmux: () => onPath('tmux'),
+  // The Perl Gearman::Server (Debian gearman-server) installs its gearmand in /usr/bin.
+  'perl-gearmand': () => existsSync('/usr/bin/gearmand') && succeeds('perl', ['-MGearman::Server', '-e', '1']),
+  python3: () => onPath('python3'),
 };
 const have = new Map<Need, boolean>();
 const has = (need: Need): boolean => {
