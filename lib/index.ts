@@ -19,7 +19,7 @@ export type { GearmanClientOptions, ResultOf, JobSpec, SubmitOptions, SubmitJobO
 export { GearmanWorker, defaultRetryStrategy } from './worker.js';
 export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions } from './worker.js';
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
-export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './admin-client.js';
+export type { GearmanAdminClientOptions, AdminCallOptions, StatusRow, PriorityStatusRow, WorkerRow, JobRow } from './admin-client.js';
 export { GearmanJob, GearmanJobRequest } from './job.js';
 export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus, JobDict } from './job.js';
 export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';
@@ -41,6 +41,7 @@ export {
   ShutdownError,
   ConnectTimeoutError,
   InvalidArgumentError,
+  ListingTooLargeError,
 } from './errors.js';
 export type { GearmanErrorOptions, GearmanErrorCode } from './errors.js';
 export {

@@ -16,5 +16,6 @@ export {
   ShutdownError,
   ConnectTimeoutError,
   InvalidArgumentError,
+  ListingTooLargeError,
 } from '../errors.js';
 export type { GearmanErrorOptions, GearmanErrorCode } from '../errors.js';

@@ -418,15 +418,6 @@ export function formatStatus(rows: readonly StatusRow[]): string {
   return formatListing(rows.map((r) => `${r.task}\t${r.queued}\t${r.running}\t${r.workers}`));
 }
 
-/** One row of `prioritystatus`: counts of queued (not running) jobs per priority. @internal */
-export interface PriorityStatusRow {
-  task: string;
-  high: number;
-  normal: number;
-  low: number;
-  workers: number;
-}
-
 /** `prioritystatus` rows (`FUNC\tHIGH\tNORMAL\tLOW\tWORKERS`). @internal */
 export function formatPriorityStatus(rows: readonly PriorityStatusRow[]): string {
   return formatListing(rows.map((r) => `${r.task}\t${r.high}\t${r.normal}\t${r.low}\t${r.workers}`));
