@@ -406,7 +406,7 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
   }
 
   /**
-   * Replaces the job, as setting {@link job}.
+   * Replaces the job, as setting {@link GearmanJobRequest.job}.
    * @param job - the new job
    */
   set gearmanJob(job: GearmanJob) {
