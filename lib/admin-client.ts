@@ -77,6 +77,7 @@ export interface AdminCallOptions {
   /**
    * Seconds this call may take, connecting included; `null` waits without limit. Defaults to the
    * client's {@link GearmanAdminClient.pollTimeout}.
+   * @default the client's `pollTimeout` (10 s unless set)
    */
   pollTimeout?: number | null;
 }

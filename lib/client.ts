@@ -57,9 +57,9 @@ export interface JobSpec {
   task: string;
   /** Job data, encoded with the client's `dataEncoder`. */
   data: unknown;
-  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. */
+  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. @default undefined (run as soon as a worker takes it) */
   when?: Date | number | null;
-  /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. */
+  /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. @default a random unique */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
@@ -138,7 +138,7 @@ export interface SubmitJobOptions<R = unknown> extends SubmitOptions<R> {
    * @default undefined (run as soon as a worker takes it)
    */
   when?: Date | number | null;
-  /** Coalescing key; generated when missing or empty. */
+  /** Coalescing key; generated when missing or empty. @default a random unique (`randomUniqueBytes` bytes, hex) */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
@@ -158,7 +158,10 @@ export interface SubmitRequestsOptions<R = unknown> extends WaitOptions<R> {
 
 /** Options of {@link GearmanClient.getJobStatusByUnique}. */
 export interface UniqueStatusOptions extends AbortOptions {
-  /** Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
+  /**
+   * Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`.
+   * @default undefined (no limit)
+   */
   pollTimeout?: number | null;
 }
 

@@ -36,14 +36,15 @@ export type GearmanErrorCode =
 
 /** Options accepted by every error constructor. */
 export interface GearmanErrorOptions {
-  /** The underlying error. */
+  /** The underlying error. @default undefined (no `cause`) */
   cause?: unknown;
-  /** Overrides the class's default `code`. */
+  /** Overrides the class's default `code`. @default the class's code (`'GEARMAN_ERROR'` for GearmanError) */
   code?: GearmanErrorCode;
   /**
    * The requests of the client call that rejected, left in the state they reached (usually
    * `JOB_UNKNOWN`), ready for `submitMultipleRequests`. Kept non-enumerable, so a logged error
    * does not print every connection.
+   * @default undefined (no `requests`)
    */
   requests?: GearmanJobRequest[];
 }
