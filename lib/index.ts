@@ -37,11 +37,11 @@ export {
   InvalidClientState,
   InvalidWorkerState,
   InvalidAdminClientState,
+  ListingTooLargeError,
   ServerError,
   ShutdownError,
   ConnectTimeoutError,
   InvalidArgumentError,
-  ListingTooLargeError,
 } from './errors.js';
 export type { GearmanErrorOptions, GearmanErrorCode } from './errors.js';
 export {

@@ -12,10 +12,10 @@ export {
   InvalidClientState,
   InvalidWorkerState,
   InvalidAdminClientState,
+  ListingTooLargeError,
   ServerError,
   ShutdownError,
   ConnectTimeoutError,
   InvalidArgumentError,
-  ListingTooLargeError,
 } from '../errors.js';
 export type { GearmanErrorOptions, GearmanErrorCode } from '../errors.js';
