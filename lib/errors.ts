@@ -181,8 +181,7 @@ export class ShutdownError extends ConnectionError {
  * @example
  * ```ts
  * const client = new GearmanClient(['gearman.example.com'], { connectTimeoutMs: 100 });
- * // Test the code: a connect that timed out carries 'CONNECT_TIMEOUT' whatever its class.
-await client.establishConnection(client.connectionList[0]!).catch((err) => console.log(err.code)); // 'CONNECT_TIMEOUT'
+ * await client.establishConnection(client.connectionList[0]!).catch((err) => console.log(err.code)); // 'CONNECT_TIMEOUT'
  * ```
  */
 export class ConnectTimeoutError extends ConnectionError {
@@ -290,8 +289,8 @@ export class InvalidClientState extends GearmanError {
  *
  * @example
  * ```ts
- * try { await worker.sendJobComplete(job, 'done'); } // the job was answered already
- * catch (err) { if (err instanceof InvalidWorkerState) console.warn(err.message); }
+ * const running = worker.work();
+ * await worker.work().catch((err) => console.log(err instanceof InvalidWorkerState)); // true: work() is already running
  * ```
  */
 export class InvalidWorkerState extends GearmanError {

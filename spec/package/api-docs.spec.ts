@@ -18,10 +18,10 @@ const INTERNAL_MEMBERS = [
 ];
 
 /**
- * Gaps in files whose doc comments another change owns (lib/worker.ts), allowed until it lands;
- * anything else missing fails.
+ * Gaps in lib/worker.ts, whose doc comments another change owns: allowed until it documents them
+ * (then delete the entry); anything else missing fails.
  */
-const PENDING = ['gearman-ts.SendOptions.pollTimeout '];
+const PENDING = ['gearman-ts.SendOptions.pollTimeout ', 'gearman-ts.RegisterTaskOptions.timeoutMs '];
 
 let project: ProjectReflection;
 
