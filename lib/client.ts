@@ -191,14 +191,7 @@ export interface UniqueStatus {
  * @typeParam C - the client type
  * @typeParam E - its encoder type argument
  */
-export type ResultOf<C, E> = C extends {
-  /** The client's encoder field. */
-  dataEncoder: infer D;
-}
-  ? DataEncoderLike extends D
-    ? DecodedType<E>
-    : DecodedType<D>
-  : DecodedType<E>;
+export type ResultOf<C, E> = C extends { dataEncoder: infer D } ? (DataEncoderLike extends D ? DecodedType<E> : DecodedType<D>) : DecodedType<E>;
 
 const UNIQUE_POOL_BYTES = 8192;
 
