@@ -77,6 +77,7 @@ export interface AdminCallOptions {
   /**
    * Seconds this call may take, connecting included; `null` waits without limit. Defaults to the
    * client's {@link GearmanAdminClient.pollTimeout}.
+   * @default the client's `pollTimeout` (10 s unless set)
    */
   pollTimeout?: number | null;
 }
@@ -184,6 +185,11 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     return this.timeout;
   }
 
+  /**
+   * Changes the seconds each later call may take.
+   * @param value - a number >= 0, or `null` for no limit
+   * @throws {@link InvalidArgumentError} for anything else
+   */
   set pollTimeout(value: number | null) {
     this.timeout = checkPollTimeout(value, 'GearmanAdminClient.pollTimeout');
   }
@@ -557,13 +563,24 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     return this;
   }
 
-  /** As {@link on}, for the next event only. @returns this admin client */
+  /**
+   * As {@link on}, for the next event only.
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called once, as for {@link on}
+   * @returns this admin client
+   * @throws TypeError for another event name or a listener that is not a function
+   */
   once<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
     this.announcer.on(event, listener, true);
     return this;
   }
 
-  /** Removes a listener added with {@link on} or {@link once}. @returns this admin client */
+  /**
+   * Removes a listener added with {@link on} or {@link once}.
+   * @param event - the event it was added for
+   * @param listener - the function that was added
+   * @returns this admin client
+   */
   off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
     this.announcer.off(event, listener);
     return this;
@@ -572,6 +589,10 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
   /**
    * Connects if needed (see {@link ConnectionManager.establishConnection}); a new connection is
    * announced with `'connect'`.
+   *
+   * @param connection - the admin client's connection ({@link currentConnection})
+   * @returns the connection
+   * @throws {@link ConnectionError} (rejects) if it cannot connect; the error names host:port
    */
   override async establishConnection(connection: GearmanConnection): Promise<GearmanConnection> {
     const established = await super.establishConnection(connection);

@@ -57,9 +57,9 @@ export interface JobSpec {
   task: string;
   /** Job data, encoded with the client's `dataEncoder`. */
   data: unknown;
-  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. */
+  /** Run no earlier than this time (a `Date`, or epoch seconds): SUBMIT_JOB_EPOCH, background only. @default undefined (run as soon as a worker takes it) */
   when?: Date | number | null;
-  /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. */
+  /** Coalescing key; generated when missing or empty. `'-'` makes gearmand coalesce on the data. @default a random unique */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
@@ -73,11 +73,24 @@ export interface JobSpec {
  * @typeParam R - the decoded type of data and warnings (the client's encoder's)
  */
 export interface ProgressOptions<R = unknown> {
-  /** WORK_DATA, decoded, and the request it is for. */
+  /**
+   * WORK_DATA, decoded, and the request it is for.
+   * @param data - the payload, decoded by the client's `dataEncoder`
+   * @param request - the request it arrived for
+   */
   onData?(data: R, request: GearmanJobRequest<R>): void;
-  /** WORK_WARNING, decoded, and the request it is for. */
+  /**
+   * WORK_WARNING, decoded, and the request it is for.
+   * @param data - the payload, decoded by the client's `dataEncoder`
+   * @param request - the request it arrived for
+   */
   onWarning?(data: R, request: GearmanJobRequest<R>): void;
-  /** WORK_STATUS (or STATUS_RES for a status query): the progress, and the request it is for. */
+  /**
+   * WORK_STATUS (or STATUS_RES for a status query): the progress, and the request it is for.
+   * @param numerator - work done, as the worker sent it
+   * @param denominator - work in all, as the worker sent it
+   * @param request - the request it arrived for (its `status` already updated)
+   */
   onStatus?(numerator: number, denominator: number, request: GearmanJobRequest<R>): void;
 }
 
@@ -125,7 +138,7 @@ export interface SubmitJobOptions<R = unknown> extends SubmitOptions<R> {
    * @default undefined (run as soon as a worker takes it)
    */
   when?: Date | number | null;
-  /** Coalescing key; generated when missing or empty. */
+  /** Coalescing key; generated when missing or empty. @default a random unique (`randomUniqueBytes` bytes, hex) */
   unique?: string | null;
   /** @default PRIORITY_NONE */
   priority?: Priority;
@@ -145,7 +158,10 @@ export interface SubmitRequestsOptions<R = unknown> extends WaitOptions<R> {
 
 /** Options of {@link GearmanClient.getJobStatusByUnique}. */
 export interface UniqueStatusOptions extends AbortOptions {
-  /** Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`. */
+  /**
+   * Seconds to wait for the answer, connects included; `null`/`undefined`: no limit. A timeout resolves with `timedOut`.
+   * @default undefined (no limit)
+   */
   pollTimeout?: number | null;
 }
 
@@ -506,6 +522,10 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
    * live one and failing over in that order (python-gearman's `establish_request_connection`).
    * Servers that failed to connect within the last second are tried last.
    *
+   * @param request - the request to find a server for
+   * @param call - the client's own calls pass their state here, so that a call already over
+   * stops trying servers; callers leave it out
+   * @returns a connected connection, with its handler
    * @throws {@link ServerUnavailable} (rejects) when none connects, naming each server and why
    */
   async establishRequestConnection(request: GearmanJobRequest, call?: { readonly over: boolean }): Promise<GearmanConnection> {
@@ -602,8 +622,11 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
 
   /**
    * Sends one request on its connection, counting the attempt (python-gearman's
-   * `send_job_request`).
+   * `send_job_request`). It does not wait for the server's answer: await
+   * {@link waitUntilJobsAccepted} or {@link waitUntilJobsCompleted} for that.
    *
+   * @param request - the request to send (its `connectionAttempts` is counted up)
+   * @returns the request
    * @throws {@link ExceededConnectionAttempts} (rejects) once `maxConnectionAttempts` sends are used
    * @throws {@link ServerUnavailable} (rejects) if no server connects
    */
@@ -762,7 +785,10 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   /**
    * Status of several jobs at once (see {@link getJobStatus}).
    *
+   * @param requests - requests that got a handle
+   * @param options - `pollTimeout` in seconds, `signal`, progress callbacks
    * @returns the same array
+   * @throws {@link InvalidClientState} (rejects) if a request has no handle
    */
   getJobStatuses<R>(requests: GearmanJobRequest<R>[], options: WaitOptions<R> = {}): Promise<GearmanJobRequest<R>[]> {
     return this.statuses(requests, options);
@@ -970,13 +996,24 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     return this;
   }
 
-  /** As {@link on}, for the next event only. @returns this client */
+  /**
+   * As {@link on}, for the next event only.
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called once, as for {@link on}
+   * @returns this client
+   * @throws TypeError for another event name or a listener that is not a function
+   */
   once<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
     this.announcer.on(event, listener, true);
     return this;
   }
 
-  /** Removes a listener added with {@link on} or {@link once}. @returns this client */
+  /**
+   * Removes a listener added with {@link on} or {@link once}.
+   * @param event - the event it was added for
+   * @param listener - the function that was added
+   * @returns this client
+   */
   off<K extends keyof ConnectionStateEvents>(event: K, listener: (...args: ConnectionStateEvents[K]) => void): this {
     this.announcer.off(event, listener);
     return this;

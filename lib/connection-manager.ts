@@ -26,13 +26,29 @@ import type { PacketArgs } from './protocol/decoder.js';
 
 /** A console-like logger. */
 export interface Logger {
-  /** Connection losses, dropped duplicate answers: details for debugging. */
+  /**
+   * Connection losses, dropped duplicate answers: details for debugging.
+   * @param message - one line, naming the server (`host:port: ...`)
+   * @param args - extra values, as `console.debug`'s
+   */
   debug(message: string, ...args: unknown[]): void;
-  /** Not used by the library; accepted so `console` fits. */
+  /**
+   * Not used by the library; accepted so `console` fits.
+   * @param message - one line
+   * @param args - extra values, as `console.info`'s
+   */
   info?(message: string, ...args: unknown[]): void;
-  /** Something was dropped or retried: a lost worker connection, a packet for an unknown handle. */
+  /**
+   * Something was dropped or retried: a lost worker connection, a packet for an unknown handle.
+   * @param message - one line, naming the server (`host:port: ...`)
+   * @param args - extra values, as `console.warn`'s
+   */
   warn(message: string, ...args: unknown[]): void;
-  /** A server error nothing claimed, a connection closed for a protocol error. */
+  /**
+   * A server error nothing claimed, a connection closed for a protocol error.
+   * @param message - one line, naming the server (`host:port: ...`)
+   * @param args - extra values, as `console.error`'s
+   */
   error(message: string, ...args: unknown[]): void;
 }
 
@@ -66,9 +82,10 @@ export interface PollResult {
 /** Extra options of a poll loop (beyond python-gearman's contract). */
 export interface PollOptions {
   /**
-   * Wake the loop only when {@link ConnectionManager.wake} is called on one of these targets (or a
-   * polled connection is lost), instead of on every packet of its connections. The client's waits
-   * use this so a packet wakes only the calls it concerns.
+   * Wake the loop only when one of these targets is woken (the client's requests are woken by the
+   * packets that change them), or a polled connection is lost, instead of on every packet of its
+   * connections. The client's waits use this so a packet wakes only the calls it concerns.
+   * @default none: the loop wakes on every packet of its connections
    */
   watch?: Iterable<object>;
   /**
@@ -358,7 +375,7 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  *    the worker's own disconnect, which keeps the same three places in step):
  *    `connection.handler`, `connectionToHandlerMap` and `handlerToConnectionMap` agree.
  *
- * Which way the arrows point: connections report to the manager ({@link ConnectionEvents}); the
+ * Which way the arrows point: connections report to the manager (`ConnectionEvents`); the
  * manager hands packets to the handler of their connection and wakes the loops; handlers change
  * their requests and call `wake(target)`; loops never touch sockets.
  *
@@ -424,6 +441,8 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /**
    * Creates the command handler for a newly established connection (python-gearman's
    * `command_handler_class`).
+   * @param connection - the connection just established
+   * @internal
    */
   protected abstract createCommandHandler(connection: GearmanConnection): H;
 
@@ -449,6 +468,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * Connects `connection` if it is not connected, and gives it a fresh command handler
    * (python-gearman's `establish_connection`).
    *
+   * @param connection - one of {@link connectionList}
    * @returns the connection
    * @throws {@link ConnectionError} (rejects) if it cannot connect; the error names host:port
    */
@@ -491,7 +511,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     return handler;
   }
 
-  /** The live handler of `connection`, if any. */
+  /** The live handler of `connection`, if any. @internal */
   handlerOf(connection: GearmanConnection | null | undefined): H | undefined {
     return (connection?.handler as H | undefined) ?? undefined;
   }
@@ -738,6 +758,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /**
    * Wakes the loops watching `target` (see {@link PollOptions.watch}): each runs one iteration
    * (see `LoopCadence`). O(number of loops watching `target`).
+   * @internal
    */
   wake(target: object): void {
     const w = this.watchersOf(target);
@@ -852,6 +873,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   /**
    * Writes what is queued on `connection` now (normally done once per turn automatically).
+   * @internal
    */
   handleWrite(connection: GearmanConnection): void {
     connection.flush();
@@ -860,6 +882,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   /**
    * `connection` failed or closed: discard its handler (after `onIoError`), close it, and wake the
    * loops polling it.
+   * @internal
    */
   handleError(connection: GearmanConnection, error: GearmanError): void {
     connection.lastError = error;
@@ -892,7 +915,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     }
   }
 
-  /** Hook: a connection was lost (the worker schedules its reconnect here). */
+  /** Hook: a connection was lost (the worker schedules its reconnect here). @internal */
   protected onConnectionLost(connection: GearmanConnection, error: GearmanError): void {
     void connection; // no-op in the base: only the worker reconnects by itself
     void error;
@@ -929,7 +952,10 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   /**
    * A server ERROR that no request claimed: logged at error level (python-gearman's
-   * `on_gearman_error`).
+   * `on_gearman_error`). Override it to handle them otherwise.
+   *
+   * @param handler - the handler of the connection the ERROR came on
+   * @param error - the server's code and text (`serverCode`, `serverText`)
    */
   onGearmanError(handler: CommandHandler, error: ServerError): void {
     this.logger.error(`Received error from server ${handler.connection.address}: ${error.serverCode}: ${error.serverText}`);

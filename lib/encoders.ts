@@ -19,9 +19,20 @@ import { InvalidArgumentError } from './errors.js';
  */
 // `any` for the parameter: an encoder that accepts only some values is still an encoder.
 export interface DataEncoderLike<In = any, Out = unknown> {
-  /** Turns a value into the bytes (or UTF-8 text) sent on the wire. */
+  /**
+   * Turns a value into the bytes (or UTF-8 text) sent on the wire.
+   * @param value - the job data (client) or the update or result (worker) to send
+   * @returns the bytes, or text sent as UTF-8
+   * @throws whatever the encoder throws for a value it cannot encode: the call that sent it rejects
+   */
   encode(value: In): string | Uint8Array;
-  /** Turns received bytes into the value handed to the user. */
+  /**
+   * Turns received bytes into the value handed to the user.
+   * @param data - the payload as received (a `Buffer` of its own, not shared with the socket)
+   * @returns the value handed to the user
+   * @throws whatever the encoder throws for data it cannot decode: that request fails
+   * (`JOB_FAILED`, `request.error`), the connection stays
+   */
   decode(data: Buffer): Out;
 }
 
@@ -33,7 +44,13 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  *
  * @typeParam E - the encoder (for a class with static methods, `typeof TheClass`)
  */
-export type DecodedType<E> = E extends { decode(data: Buffer): infer R } ? R : unknown;
+export type DecodedType<E> = E extends {
+  /**
+   * The encoder's decode.
+   * @param data - the received payload
+   */
+  decode(data: Buffer): infer R;
+} ? R : unknown;
 
 
 function typeName(value: unknown): string {
@@ -57,6 +74,8 @@ function typeName(value: unknown): string {
 export class DataEncoder {
   /**
    * Encodes a value for the wire.
+   * @param value - the job data (client) or the update or result (worker) to send
+   * @returns the bytes, or text sent as UTF-8
    * @throws Error "not implemented": subclasses override it
    */
   static encode(value: unknown): string | Uint8Array {
@@ -66,6 +85,8 @@ export class DataEncoder {
 
   /**
    * Decodes received bytes.
+   * @param data - the payload as received (a `Buffer` of its own, not shared with the socket)
+   * @returns the value handed to the user
    * @throws Error "not implemented": subclasses override it
    */
   static decode(data: Buffer): unknown {
@@ -85,6 +106,8 @@ export class DataEncoder {
  */
 export class NoopEncoder extends DataEncoder {
   /**
+   * Passes strings and bytes through.
+   * @param value - the job data (client) or the update or result (worker) to send
    * @returns `value` unchanged
    * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (an encoder's own error about a value, not an argument check: user encoders throw what they like)
    */
@@ -93,15 +116,31 @@ export class NoopEncoder extends DataEncoder {
     throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
-  /** @returns `data` unchanged */
+  /**
+   * Hands the bytes over as they are.
+   * @param data - the payload as received (a `Buffer` of its own, not shared with the socket)
+   * @returns `data` unchanged
+   */
   static override decode(data: Buffer): Buffer {
     return data;
   }
 }
 
-/** Strings in, strings out: received data is decoded as UTF-8 text. */
+/**
+ * Strings in, strings out: received data is decoded as UTF-8 text.
+ *
+ * @example
+ * ```ts
+ * const client = new GearmanClient(['localhost:4730'], { dataEncoder: Utf8Encoder });
+ * const request = await client.submitJob('reverse', 'hello');
+ * request.result; // 'olleh', typed string | null
+ * ```
+ */
 export class Utf8Encoder extends DataEncoder {
   /**
+   * Passes strings and bytes through (strings are sent as UTF-8).
+   * @param value - the job data (client) or the update or result (worker) to send
+   * @returns `value` unchanged
    * @throws TypeError if `value` is neither a string nor bytes
    */
   static override encode(value: unknown): string | Uint8Array {
@@ -109,15 +148,31 @@ export class Utf8Encoder extends DataEncoder {
     throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
-  /** @returns the UTF-8 text of `data` */
+  /**
+   * Decodes the bytes as UTF-8.
+   * @param data - the payload as received (a `Buffer` of its own, not shared with the socket)
+   * @returns the UTF-8 text of `data`
+   */
   static override decode(data: Buffer): string {
     return data.toString('utf8');
   }
 }
 
-/** Any JSON value in, the parsed value out. Empty data decodes as `null`. */
+/**
+ * Any JSON value in, the parsed value out. Empty data decodes as `null`.
+ *
+ * @example
+ * ```ts
+ * const client = new GearmanClient(['localhost:4730'], { dataEncoder: JsonEncoder });
+ * const request = await client.submitJob('sum', [1, 2, 3]);
+ * request.result; // 6, typed JsonValue
+ * ```
+ */
 export class JsonEncoder extends DataEncoder {
   /**
+   * Encodes the value as JSON text.
+   * @param value - the job data (client) or the update or result (worker) to send
+   * @returns its JSON text
    * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
    */
   static override encode(value: unknown): string | Uint8Array {
@@ -127,6 +182,9 @@ export class JsonEncoder extends DataEncoder {
   }
 
   /**
+   * Parses the bytes as JSON (UTF-8).
+   * @param data - the payload as received (a `Buffer` of its own, not shared with the socket)
+   * @returns the parsed value, `null` for empty data
    * @throws SyntaxError if the data is not JSON
    */
   static override decode(data: Buffer): JsonValue {

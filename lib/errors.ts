@@ -36,14 +36,15 @@ export type GearmanErrorCode =
 
 /** Options accepted by every error constructor. */
 export interface GearmanErrorOptions {
-  /** The underlying error. */
+  /** The underlying error. @default undefined (no `cause`) */
   cause?: unknown;
-  /** Overrides the class's default `code`. */
+  /** Overrides the class's default `code`. @default the class's code (`'GEARMAN_ERROR'` for GearmanError) */
   code?: GearmanErrorCode;
   /**
    * The requests of the client call that rejected, left in the state they reached (usually
    * `JOB_UNKNOWN`), ready for `submitMultipleRequests`. Kept non-enumerable, so a logged error
    * does not print every connection.
+   * @default undefined (no `requests`)
    */
   requests?: GearmanJobRequest[];
 }
@@ -67,6 +68,8 @@ export class GearmanError extends Error {
   declare readonly requests?: GearmanJobRequest[];
 
   /**
+   * Makes an error; its `code` is the class's unless `options.code` says otherwise.
+   *
    * @param message - what went wrong, and where
    * @param options - `cause`, an optional `code`, and the call's `requests`
    */
@@ -83,6 +86,10 @@ export class GearmanError extends Error {
   /**
    * `err instanceof GearmanError` is also true for an {@link InvalidArgumentError}, which is a
    * `TypeError` (API.md promises `TypeError` for bad arguments) and so cannot extend this class.
+   *
+   * @param value - the value on the left of `instanceof`
+   * @returns whether it is an instance of this class (or, for `GearmanError` itself, an
+   * {@link InvalidArgumentError})
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
@@ -123,6 +130,8 @@ export class InvalidArgumentError extends TypeError {
   readonly code: GearmanErrorCode;
 
   /**
+   * Makes an argument error (`code` `'INVALID_ARGUMENT'` unless `options.code` says otherwise).
+   *
    * @param message - what is wrong, naming the argument and where it was given
    * @param options - `cause` and an optional `code`
    */
@@ -136,6 +145,13 @@ export class InvalidArgumentError extends TypeError {
 /**
  * A socket could not be connected, was reset, or was closed (`code` `'CONNECTION_ERROR'`,
  * `'CONNECT_TIMEOUT'`, or `'SHUTDOWN'` when `shutdown()` closed it).
+ *
+ * @example
+ * ```ts
+ * const client = new GearmanClient(['127.0.0.1:1']); // nothing listens there
+ * try { await client.establishConnection(client.connectionList[0]!); }
+ * catch (err) { if (err instanceof ConnectionError) console.log(err.code, err.message); } // 'CONNECTION_ERROR' '127.0.0.1:1: ...'
+ * ```
  */
 export class ConnectionError extends GearmanError {
   /** @internal */
@@ -145,19 +161,45 @@ export class ConnectionError extends GearmanError {
 /**
  * `shutdown()` (or a worker's `stop()` past its grace period) closed the connection a call was
  * waiting on (`'SHUTDOWN'`). The object can be used again: it reconnects.
+ *
+ * @example
+ * ```ts
+ * const waiting = client.submitJob('slow', 'x');
+ * client.shutdown();
+ * await waiting.catch((err) => console.log(err instanceof ShutdownError)); // true
+ * ```
  */
 export class ShutdownError extends ConnectionError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'SHUTDOWN';
 }
 
-/** A TCP connect or TLS handshake did not finish in time (`'CONNECT_TIMEOUT'`). */
+/**
+ * A TCP connect or TLS handshake did not finish in time (`'CONNECT_TIMEOUT'`): see the
+ * `connectTimeoutMs` option.
+ *
+ * @example
+ * ```ts
+ * const client = new GearmanClient(['gearman.example.com'], { connectTimeoutMs: 100 });
+ * await client.establishConnection(client.connectionList[0]!).catch((err) => console.log(err.code)); // 'CONNECT_TIMEOUT'
+ * ```
+ */
 export class ConnectTimeoutError extends ConnectionError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'CONNECT_TIMEOUT';
 }
 
-/** No server in the list could be reached, or every polled connection died (`'SERVER_UNAVAILABLE'`). */
+/**
+ * No server in the list could be reached, or every polled connection died
+ * (`'SERVER_UNAVAILABLE'`). The message names each server and why it is down; `cause` holds the
+ * connection errors.
+ *
+ * @example
+ * ```ts
+ * try { await client.submitJob('reverse', 'x'); }
+ * catch (err) { if (err instanceof ServerUnavailable) console.error(err.message, err.requests); }
+ * ```
+ */
 export class ServerUnavailable extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'SERVER_UNAVAILABLE';
@@ -167,6 +209,13 @@ export class ServerUnavailable extends GearmanError {
  * Bytes that break the framing: bad magic, unknown packet type, oversize packet, argument count
  * mismatch, or an argument that cannot be encoded (`'PROTOCOL_ERROR'`). A connection that received
  * one is closed.
+ *
+ * @example
+ * ```ts
+ * import { protocol, ProtocolError } from 'gearman-ts';
+ * try { protocol.encodePacket(protocol.CommandType.SUBMIT_JOB, ['bad\0task', '', 'data']); }
+ * catch (err) { console.log(err instanceof ProtocolError); } // true: NUL in an argument that is not the last
+ * ```
  */
 export class ProtocolError extends GearmanError {
   /** @internal */
@@ -177,6 +226,8 @@ export class ProtocolError extends GearmanError {
   readonly offset?: number;
 
   /**
+   * Makes a protocol error.
+   *
    * @param message - what went wrong
    * @param options - `cause`, `code`, and the offending `bytes` and their stream `offset`
    */
@@ -187,31 +238,76 @@ export class ProtocolError extends GearmanError {
   }
 }
 
-/** A well-formed packet that the receiving handler has no method for (`'UNKNOWN_COMMAND'`). */
+/**
+ * A well-formed packet that the receiving handler has no method for (`'UNKNOWN_COMMAND'`): the
+ * connection it came on is closed, as for a {@link ProtocolError}.
+ *
+ * @example
+ * ```ts
+ * request.on('unknown', (err) => {
+ *   if (err instanceof UnknownCommandError) console.warn('the server sent a packet the client does not handle');
+ * });
+ * ```
+ */
 export class UnknownCommandError extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'UNKNOWN_COMMAND';
 }
 
-/** A request was sent `maxRetries + 1` times already (`'EXCEEDED_CONNECTION_ATTEMPTS'`). */
+/**
+ * A request was sent `maxRetries + 1` times already (`'EXCEEDED_CONNECTION_ATTEMPTS'`). Its
+ * `cause` is the error that lost the last send.
+ *
+ * @example
+ * ```ts
+ * try { await client.submitJob('reverse', 'x', { maxRetries: 2 }); }
+ * catch (err) { if (err instanceof ExceededConnectionAttempts) console.error(err.message, err.cause); }
+ * ```
+ */
 export class ExceededConnectionAttempts extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'EXCEEDED_CONNECTION_ATTEMPTS';
 }
 
-/** The client got a packet its requests' states do not allow, or was misused (`'INVALID_CLIENT_STATE'`). */
+/**
+ * The client got a packet its requests' states do not allow, or was misused
+ * (`'INVALID_CLIENT_STATE'`).
+ *
+ * @example
+ * ```ts
+ * const request = new GearmanJobRequest(new GearmanJob(null, null, 'reverse', null, 'x'));
+ * await client.getJobStatus(request).catch((err) => console.log(err instanceof InvalidClientState)); // true: no handle yet
+ * ```
+ */
 export class InvalidClientState extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'INVALID_CLIENT_STATE';
 }
 
-/** The worker got a packet its state does not allow, or was misused (`'INVALID_WORKER_STATE'`). */
+/**
+ * The worker got a packet its state does not allow, or was misused (`'INVALID_WORKER_STATE'`).
+ *
+ * @example
+ * ```ts
+ * const running = worker.work();
+ * await worker.work().catch((err) => console.log(err instanceof InvalidWorkerState)); // true: work() is already running
+ * ```
+ */
 export class InvalidWorkerState extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'INVALID_WORKER_STATE';
 }
 
-/** The admin client timed out or got an unexpected answer (`'INVALID_ADMIN_CLIENT_STATE'`). */
+/**
+ * The admin client timed out or got an unexpected answer (`'INVALID_ADMIN_CLIENT_STATE'`).
+ *
+ * @example
+ * ```ts
+ * const admin = new GearmanAdminClient(['localhost:4730'], { pollTimeout: 0.5 });
+ * try { await admin.getStatus(); }
+ * catch (err) { if (err instanceof InvalidAdminClientState) console.warn(err.message); } // no answer in 0.5 s
+ * ```
+ */
 export class InvalidAdminClientState extends GearmanError {
   /** @internal */
   static override defaultCode: GearmanErrorCode = 'INVALID_ADMIN_CLIENT_STATE';
@@ -239,6 +335,8 @@ export class ListingTooLargeError extends InvalidAdminClientState {
   readonly bytes: number;
 
   /**
+   * Makes a listing error.
+   *
    * @param message - the server, the command and the limit
    * @param details - which limit, and the rows and bytes received
    * @param options - `cause`
@@ -269,6 +367,8 @@ export class ServerError extends GearmanError {
   readonly serverText: string;
 
   /**
+   * Makes a server error.
+   *
    * @param message - where the error came from
    * @param serverCode - the server's code
    * @param serverText - the server's text

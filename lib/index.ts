@@ -19,7 +19,7 @@ export type { GearmanClientOptions, ResultOf, JobSpec, SubmitOptions, SubmitJobO
 export { GearmanWorker, WorkerJob, defaultRetryStrategy } from './worker.js';
 export type { GearmanWorkerOptions, TaskCallback, WorkOptions, SendOptions, RegisterTaskOptions, StopOptions, GearmanWorkerEvents } from './worker.js';
 export { GearmanAdminClient, ECHO_STRING, DEFAULT_ADMIN_CLIENT_TIMEOUT } from './admin-client.js';
-export type { GearmanAdminClientOptions, StatusRow, WorkerRow, JobRow } from './admin-client.js';
+export type { GearmanAdminClientOptions, AdminCallOptions, StatusRow, PriorityStatusRow, WorkerRow, JobRow } from './admin-client.js';
 export { GearmanJob, GearmanJobRequest } from './job.js';
 export type { GearmanJobRequestOptions, GearmanJobRequestEvents, JobStatus, JobDict } from './job.js';
 export { DataEncoder, NoopEncoder, Utf8Encoder, JsonEncoder } from './encoders.js';

@@ -38,6 +38,9 @@ export class GearmanJob {
   declare answered?: boolean;
 
   /**
+   * Makes a job, in python-gearman's positional order. The client and the worker make their own;
+   * a caller makes one to build a {@link GearmanJobRequest} for `submitMultipleRequests`.
+   *
    * @param connection - connection (or `null`)
    * @param handle - job handle (or `null`)
    * @param task - task name
@@ -237,6 +240,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return this.#more?.exception ?? null;
   }
 
+  /**
+   * Sets the exception data (the client does, on WORK_EXCEPTION).
+   * @param value - decoded WORK_EXCEPTION data, or `null`
+   */
   set exception(value: unknown) {
     if (value !== null || this.#more !== undefined) this.more().exception = value;
   }
@@ -250,11 +257,18 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return this.#more?.error;
   }
 
+  /**
+   * Sets the error (the client does, when the request fails or is lost).
+   * @param value - the error, or `undefined`
+   */
   set error(value: GearmanError | undefined) {
     if (value !== undefined || this.#more !== undefined) this.more().error = value;
   }
 
   /**
+   * Makes a request for `job`, to submit with `submitMultipleRequests` (python-gearman's
+   * `GearmanJobRequest(gearman_job, ...)`).
+   *
    * @param job - the job to submit
    * @param options - priority, background, and how many attempts are allowed
    * @param positionalBackground - not accepted: refused with a message (python-gearman's positional form)
@@ -294,6 +308,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return this.#more?.when ?? null;
   }
 
+  /**
+   * Schedules the request (before it is sent).
+   * @param value - epoch seconds, or `null` to run as soon as a worker takes it
+   */
   set when(value: number | null) {
     if (value !== null || this.#more !== undefined) this.more().when = value;
   }
@@ -346,6 +364,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return (more.dataUpdates ??= []) as R[];
   }
 
+  /**
+   * Replaces the WORK_DATA list (python-gearman's writable `data_updates`).
+   * @param updates - the new list
+   */
   set dataUpdates(updates: R[]) {
     this.more().dataUpdates = updates;
   }
@@ -356,6 +378,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return (more.warningUpdates ??= []) as R[];
   }
 
+  /**
+   * Replaces the WORK_WARNING list (python-gearman's writable `warning_updates`).
+   * @param updates - the new list
+   */
   set warningUpdates(updates: R[]) {
     this.more().warningUpdates = updates;
   }
@@ -366,6 +392,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return (more.status ??= {});
   }
 
+  /**
+   * Replaces the last status (the client does, on WORK_STATUS and STATUS_RES).
+   * @param status - the new status
+   */
   set status(status: JobStatus) {
     this.more().status = status;
   }
@@ -375,6 +405,10 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
     return this.job;
   }
 
+  /**
+   * Replaces the job, as setting {@link GearmanJobRequest.job}.
+   * @param job - the new job
+   */
   set gearmanJob(job: GearmanJob) {
     this.job = job;
   }

@@ -39,14 +39,58 @@ export interface ReceivedStatus {
  * @typeParam R - the decoded type of data, warnings and the result (the client's encoder's)
  */
 export type RequestUpdate<R = unknown> =
-  | { type: 'created'; handle: string }
-  | { type: 'data'; data: R }
-  | { type: 'warning'; data: R }
-  | { type: 'status'; numerator: number; denominator: number; status: ReceivedStatus }
-  | { type: 'exception'; data: R }
-  | { type: 'complete'; result: R }
-  | { type: 'failed'; error: GearmanError | undefined }
-  | { type: 'unknown'; error: GearmanError | undefined };
+  | {
+      /** JOB_CREATED: the server accepted the job. */
+      type: 'created';
+      /** The job handle the server gave it. */
+      handle: string;
+    }
+  | {
+      /** WORK_DATA. */
+      type: 'data';
+      /** The payload, decoded. */
+      data: R;
+    }
+  | {
+      /** WORK_WARNING. */
+      type: 'warning';
+      /** The payload, decoded. */
+      data: R;
+    }
+  | {
+      /** WORK_STATUS, or STATUS_RES from a status query. */
+      type: 'status';
+      /** Work done, as the worker sent it. */
+      numerator: number;
+      /** Work in all, as the worker sent it. */
+      denominator: number;
+      /** The whole status, as `request.status` holds it now. */
+      status: ReceivedStatus;
+    }
+  | {
+      /** WORK_EXCEPTION (the job fails next, with a `failed` update). */
+      type: 'exception';
+      /** The exception data, decoded. */
+      data: R;
+    }
+  | {
+      /** WORK_COMPLETE: terminal. */
+      type: 'complete';
+      /** The result, decoded. */
+      result: R;
+    }
+  | {
+      /** WORK_FAIL, WORK_EXCEPTION, an ERROR reply, or a result that failed to decode: terminal. */
+      type: 'failed';
+      /** Why, when there is an error to show (see `request.error`). */
+      error: GearmanError | undefined;
+    }
+  | {
+      /** The connection carrying the request was lost: terminal for this iterator. */
+      type: 'unknown';
+      /** The error that closed the connection, if any. */
+      error: GearmanError | undefined;
+    };
 
 /** What the iterator needs of a request: its events and its state. @internal */
 export interface UpdateSource<R = unknown> {
@@ -63,7 +107,10 @@ export interface UpdateSource<R = unknown> {
 
 /** Options of {@link GearmanJobRequest.updates}. */
 export interface UpdatesOptions {
-  /** Ends the iteration: a pending `next()` rejects with the signal's reason. The request is left as it is. */
+  /**
+   * Ends the iteration: a pending `next()` rejects with the signal's reason. The request is left as it is.
+   * @default undefined (the iteration ends with the request's terminal update, or `return()`)
+   */
   signal?: AbortSignal;
 }
 

@@ -381,6 +381,9 @@ export function parseUniqueJobs(lines: readonly string[]): string[] {
 /**
  * Strips gearmand's `OK ` prefix from a one-line answer (`OK 1.1.20+ds` → `1.1.20+ds`); a line
  * without it (the Perl server's `v1.130.1`) is returned as it is.
+ *
+ * @param line - one answer line, without its line ending
+ * @returns the line without `OK `
  */
 export function stripOk(line: string): string {
   return line === 'OK' ? '' : line.startsWith('OK ') ? line.slice(3) : line;
@@ -416,15 +419,6 @@ export function formatListing(rows: readonly string[]): string {
 /** `status` rows (`FUNC\tTOTAL\tRUNNING\tWORKERS`). @internal */
 export function formatStatus(rows: readonly StatusRow[]): string {
   return formatListing(rows.map((r) => `${r.task}\t${r.queued}\t${r.running}\t${r.workers}`));
-}
-
-/** One row of `prioritystatus`: counts of queued (not running) jobs per priority. @internal */
-export interface PriorityStatusRow {
-  task: string;
-  high: number;
-  normal: number;
-  low: number;
-  workers: number;
 }
 
 /** `prioritystatus` rows (`FUNC\tHIGH\tNORMAL\tLOW\tWORKERS`). @internal */

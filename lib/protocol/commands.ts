@@ -22,46 +22,87 @@ export const HEADER_SIZE = 12;
  * ```
  */
 export const CommandType = {
+  /** Worker → server: the worker can run this task. */
   CAN_DO: 1,
+  /** Worker → server: the worker no longer runs this task. */
   CANT_DO: 2,
+  /** Worker → server: forget every task the worker registered. */
   RESET_ABILITIES: 3,
+  /** Worker → server: the worker sleeps until a NOOP wakes it. */
   PRE_SLEEP: 4,
+  /** Server → worker: wake up, a job may be waiting. */
   NOOP: 6,
+  /** Client → server: a foreground job of normal priority. */
   SUBMIT_JOB: 7,
+  /** Server → client: the job was accepted; its handle. */
   JOB_CREATED: 8,
+  /** Worker → server: ask for a job (answered with JOB_ASSIGN). */
   GRAB_JOB: 9,
+  /** Server → worker: no job for it now. */
   NO_JOB: 10,
+  /** Server → worker: a job (handle, task, data). */
   JOB_ASSIGN: 11,
+  /** Worker → server → client: progress (numerator, denominator). */
   WORK_STATUS: 12,
+  /** Worker → server → client: the job succeeded; its result. */
   WORK_COMPLETE: 13,
+  /** Worker → server → client: the job failed. */
   WORK_FAIL: 14,
+  /** Client → server: the status of a job, by handle. */
   GET_STATUS: 15,
+  /** Client or worker → server: echo this data back. */
   ECHO_REQ: 16,
+  /** Server → client or worker: the echoed data. */
   ECHO_RES: 17,
+  /** Client → server: a background job of normal priority. */
   SUBMIT_JOB_BG: 18,
+  /** Server → client or worker: an error code and text. */
   ERROR: 19,
+  /** Server → client: the answer to GET_STATUS. */
   STATUS_RES: 20,
+  /** Client → server: a foreground job of high priority. */
   SUBMIT_JOB_HIGH: 21,
+  /** Worker → server: the worker's id, shown by the admin `workers` command. */
   SET_CLIENT_ID: 22,
+  /** Worker → server: as CAN_DO, with a time limit per job. */
   CAN_DO_TIMEOUT: 23,
+  /** Worker → server: not implemented by gearmand 1.1 (answered with ERROR). */
   ALL_YOURS: 24,
+  /** Worker → server → client: the job failed with exception data (to clients that asked for exceptions). */
   WORK_EXCEPTION: 25,
+  /** Client or worker → server: turn on an option (`exceptions`). */
   OPTION_REQ: 26,
+  /** Server → client or worker: the option was turned on. */
   OPTION_RES: 27,
+  /** Worker → server → client: a data update. */
   WORK_DATA: 28,
+  /** Worker → server → client: a warning update. */
   WORK_WARNING: 29,
+  /** Worker → server: ask for a job with its unique (answered with JOB_ASSIGN_UNIQ). */
   GRAB_JOB_UNIQ: 30,
+  /** Server → worker: a job (handle, task, unique, data). */
   JOB_ASSIGN_UNIQ: 31,
+  /** Client → server: a background job of high priority. */
   SUBMIT_JOB_HIGH_BG: 32,
+  /** Client → server: a foreground job of low priority. */
   SUBMIT_JOB_LOW: 33,
+  /** Client → server: a background job of low priority. */
   SUBMIT_JOB_LOW_BG: 34,
+  /** Client → server: a job scheduled cron-style (gearmand 1.1 refuses it with ERROR). */
   SUBMIT_JOB_SCHED: 35,
+  /** Client → server: a background job to run no earlier than an epoch time. */
   SUBMIT_JOB_EPOCH: 36,
+  /** Client → server: a map/reduce job (gearmand extension). */
   SUBMIT_REDUCE_JOB: 37,
+  /** Client → server: a background map/reduce job (gearmand extension). */
   SUBMIT_REDUCE_JOB_BACKGROUND: 38,
+  /** Worker → server: ask for a job with its unique and reducer (answered with JOB_ASSIGN_ALL). */
   GRAB_JOB_ALL: 39,
+  /** Server → worker: a job with its unique and reducer. */
   JOB_ASSIGN_ALL: 40,
+  /** Client → server: the status of a job, by unique. */
   GET_STATUS_UNIQUE: 41,
+  /** Server → client: the answer to GET_STATUS_UNIQUE. */
   STATUS_RES_UNIQUE: 42,
 } as const;
 

@@ -16,12 +16,18 @@ export type PacketArgs = Array<string | Buffer>;
 
 /** Receives what a {@link PacketDecoder} decodes. */
 export interface PacketSink {
-  /** One binary packet. */
+  /**
+   * One binary packet.
+   * @param type - its packet type number (`CommandType`)
+   * @param args - its arguments, as many as the packet table says
+   */
   onPacket(type: number, args: PacketArgs): void;
-  /** One admin text line, without its `\n` or `\r\n`. Only called when text is allowed. */
   /**
    * One admin text line, without its line ending; `crlf` tells whether it ended in `\r\n`
-   * (gearmand ends `ERR` and `OK` answers so, listing rows with a bare `\n`).
+   * (gearmand ends `ERR` and `OK` answers so, listing rows with a bare `\n`). Only called when
+   * text is allowed.
+   * @param line - the line, without `\n` or `\r\n`
+   * @param crlf - whether it ended in `\r\n`
    */
   onText?(line: string, crlf: boolean): void;
   /**
@@ -30,6 +36,8 @@ export interface PacketSink {
    * `'magic'` for a header carrying the sender's own magic (`\0RES` sent to a server). Only
    * called when the decoder has a `side`; without this method such packets are a
    * {@link ProtocolError}. gearmand answers both with an ERROR and keeps the connection.
+   * @param type - the refused packet's type number
+   * @param reason - `'direction'` or `'magic'`, as above
    */
   onRefused?(type: number, reason: 'direction' | 'magic'): void;
 }
@@ -116,6 +124,8 @@ export class PacketDecoder {
   private lineScanBytes = 0;
 
   /**
+   * Makes a decoder that hands what it decodes to `sink`.
+   *
    * @param sink - receives each packet and line
    * @param options - see {@link PacketDecoderOptions}
    */

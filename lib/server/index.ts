@@ -8,7 +8,7 @@
  * console.log(server.hostList); // ['127.0.0.1:PORT']
  * ```
  *
- * @module
+ * @module gearman-ts/server
  */
 export { GearmanServer } from './server.js';
 export type { GearmanServerOptions, ServerStats, ServerTaskStats } from './server.js';

@@ -153,7 +153,7 @@ export class GearmanServer {
    * Creates a server that is not listening yet: call {@link listen}, or use {@link GearmanServer.start}.
    *
    * @param options - see {@link GearmanServerOptions}
-   * @throws {@link InvalidArgumentError} for an unknown option key or a bad value
+   * @throws {@link gearman-ts!InvalidArgumentError | InvalidArgumentError} for an unknown option key or a bad value
    */
   constructor(options: GearmanServerOptions = {}) {
     checkOptions(options, SERVER_OPTIONS, 'GearmanServer');
@@ -182,7 +182,7 @@ export class GearmanServer {
    *
    * @param options - see {@link GearmanServerOptions}; `{ port: 0 }` for a free port
    * @returns the listening server
-   * @throws {@link InvalidArgumentError} for bad options; rejects with the socket error if the
+   * @throws {@link gearman-ts!InvalidArgumentError | InvalidArgumentError} for bad options; rejects with the socket error if the
    * address cannot be listened on
    */
   static async start(options: GearmanServerOptions = {}): Promise<GearmanServer> {
