@@ -199,7 +199,11 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
     return this.connectionList[0]!;
   }
 
-  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
+  /**
+   * Makes the command handler of a new connection (see {@link ConnectionManager}); override to
+   * plug in a handler subclass, as python-gearman's `command_handler_class`.
+   * @param connection - the connection just established
+   */
   protected createCommandHandler(connection: GearmanConnection): AdminClientCommandHandler {
     // This client is the handler's AdminHandlerHost (checked structurally here).
     return new AdminClientCommandHandler(this, connection);

@@ -289,7 +289,11 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     this.exceptions = opts.exceptions ?? true;
   }
 
-  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
+  /**
+   * Makes the command handler of a new connection (see {@link ConnectionManager}); override to
+   * plug in a handler subclass, as python-gearman's `command_handler_class`.
+   * @param connection - the connection just established
+   */
   protected createCommandHandler(connection: GearmanConnection): ClientCommandHandler {
     this.announcer.connected(connection);
     return new ClientCommandHandler(this, connection);

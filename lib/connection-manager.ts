@@ -442,7 +442,6 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * Creates the command handler for a newly established connection (python-gearman's
    * `command_handler_class`).
    * @param connection - the connection just established
-   * @internal
    */
   protected abstract createCommandHandler(connection: GearmanConnection): H;
 

@@ -367,7 +367,11 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     });
   }
 
-  /** Makes the command handler of a new connection (see {@link ConnectionManager}). */
+  /**
+   * Makes the command handler of a new connection (see {@link ConnectionManager}); override to
+   * plug in a handler subclass, as python-gearman's `command_handler_class`.
+   * @param connection - the connection just established
+   */
   protected createCommandHandler(connection: GearmanConnection): WorkerCommandHandler {
     return new WorkerCommandHandler(this, connection);
   }
@@ -413,13 +417,23 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     return this;
   }
 
-  /** As {@link on}, for one event. @returns this worker */
+  /**
+   * As {@link on}, for one event.
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - called once with the address (and, on a disconnect, the error)
+   * @returns this worker
+   */
   once<E extends keyof GearmanWorkerEvents>(event: E, listener: (...args: GearmanWorkerEvents[E]) => void): this {
     this.events.once(event, listener as never);
     return this;
   }
 
-  /** Removes a listener added with {@link on} or {@link once}. @returns this worker */
+  /**
+   * Removes a listener added with {@link on} or {@link once}.
+   * @param event - `'connect'` or `'disconnect'`
+   * @param listener - the function given to `on` or `once`
+   * @returns this worker
+   */
   off<E extends keyof GearmanWorkerEvents>(event: E, listener: (...args: GearmanWorkerEvents[E]) => void): this {
     this.events.off(event, listener as never);
     return this;

@@ -30,6 +30,7 @@ export class WorkerJob extends GearmanJob {
   expired = false;
 
   /**
+   * Made by the worker for each JOB_ASSIGN (a task callback receives it; user code does not build one).
    * @param connection - the connection it was assigned on
    * @param handle - job handle
    * @param task - task name

@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Members that exist at run time for the library's own use and must not be on a public page. */
 const INTERNAL_MEMBERS = [
-  'wake', 'handleWrite', 'handleError', 'handleRead', 'handlerOf', 'onConnectionLost', 'createCommandHandler', 'bindHandler',
+  'wake', 'handleWrite', 'handleError', 'handleRead', 'handlerOf', 'onConnectionLost', 'bindHandler',
   'unbindHandler', 'runLoop', 'assertInvariants', 'sendCommand', 'sendText', 'rotation', 'statusPending', 'waiters', 'wire',
   'encodedData',
 ];
