@@ -109,11 +109,11 @@ export class NoopEncoder extends DataEncoder {
    * Passes strings and bytes through.
    * @param value - the job data (client) or the update or result (worker) to send
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor a `Uint8Array`/`Buffer` (an encoder's own error about a value, not an argument check: user encoders throw what they like)
+   * @throws {@link InvalidArgumentError} (a `TypeError`) if `value` is neither a string nor a `Uint8Array`/`Buffer`
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new TypeError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
+    throw new InvalidArgumentError(`NoopEncoder expects a string or bytes (Buffer/Uint8Array), got ${typeName(value)}`);
   }
 
   /**
@@ -141,11 +141,11 @@ export class Utf8Encoder extends DataEncoder {
    * Passes strings and bytes through (strings are sent as UTF-8).
    * @param value - the job data (client) or the update or result (worker) to send
    * @returns `value` unchanged
-   * @throws TypeError if `value` is neither a string nor bytes
+   * @throws {@link InvalidArgumentError} (a `TypeError`) if `value` is neither a string nor bytes
    */
   static override encode(value: unknown): string | Uint8Array {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new TypeError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
+    throw new InvalidArgumentError(`Utf8Encoder expects a string or bytes, got ${typeName(value)}`);
   }
 
   /**
@@ -173,11 +173,11 @@ export class JsonEncoder extends DataEncoder {
    * Encodes the value as JSON text.
    * @param value - the job data (client) or the update or result (worker) to send
    * @returns its JSON text
-   * @throws TypeError if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
+   * @throws {@link InvalidArgumentError} (a `TypeError`) if `value` has no JSON form (a function, a symbol, `undefined`, a cycle)
    */
   static override encode(value: unknown): string | Uint8Array {
     const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`JsonEncoder cannot encode ${typeName(value)}`);
+    if (text === undefined) throw new InvalidArgumentError(`JsonEncoder cannot encode ${typeName(value)}`);
     return text;
   }
 

@@ -1070,7 +1070,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private encodeData(job: GearmanJob, data: unknown): string | Uint8Array {
     const encoded = this.dataEncoder.encode(data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
-      throw new TypeError(`dataEncoder.encode returned ${typeof encoded} for job ${job.handle}; expected a string or bytes`);
+      throw new InvalidArgumentError(`dataEncoder.encode returned ${typeof encoded} for job ${job.handle}; expected a string or bytes`);
     }
     return encoded;
   }

@@ -343,7 +343,7 @@ describe('GearmanWorker: callbacks', () => {
     expect(request.state).toBe(JOB_COMPLETE);
     expect(request.status).toMatchObject({ numerator: 2, denominator: 3 });
     expect(request.dataUpdates).toEqual([]);
-    expect(outcomes).toEqual([expect.stringMatching(/^InvalidArgumentError: .*integers/), 'InvalidArgumentError', 'TypeError']);
+    expect(outcomes).toEqual([expect.stringMatching(/^InvalidArgumentError: .*integers/), 'InvalidArgumentError', 'InvalidArgumentError']);
   });
 });
 
