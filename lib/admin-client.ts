@@ -154,7 +154,7 @@ export class GearmanAdminClient extends ConnectionManager<AdminClientCommandHand
 
   /**
    * @param hostList - exactly one server (`'host'`, `'host:port'`, `'[v6]:port'` or an object);
-   * none means `'localhost:4730'`
+   * none (or an empty list) means `'localhost:4730'`
    * @param options - see {@link GearmanAdminClientOptions}
    * @throws {@link InvalidArgumentError} (code `'INVALID_HOST'`) for a malformed entry or more than
    * one server; (code `'INVALID_ARGUMENT'`) for an unknown option, a positional argument in place

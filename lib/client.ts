@@ -263,7 +263,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   private hashRing: HashRing<GearmanConnection> | undefined = undefined;
 
   /**
-   * @param hostList - servers; none means `['localhost:4730']`
+   * @param hostList - servers; none (or an empty list) means `['localhost:4730']`
    * @param options - see {@link GearmanClientOptions}
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
    */

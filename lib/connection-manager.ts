@@ -418,7 +418,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
   private refed = false;
 
   /**
-   * @param hostList - servers; none means `['localhost:4730']`
+   * @param hostList - servers; none (or an empty list) means `['localhost:4730']`
    * @param options - see {@link ConnectionManagerOptions}
    * @param allowText - connections accept admin text lines (admin client)
    * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry

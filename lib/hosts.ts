@@ -152,14 +152,17 @@ export function parseHost(entry: unknown): ParsedHost {
 }
 
 /**
- * Parses a host list; no list means `['localhost:4730']`.
+ * Parses a host list; no list, or an empty one, means `['localhost:4730']` (python-gearman's
+ * default server, so a port of `GearmanClient([])` still finds it).
  *
  * @throws {@link InvalidArgumentError} (code `'INVALID_HOST'`) for a list that is not an array or
  * an entry that is malformed
  * @internal
  */
 export function parseHostList(hostList: unknown): ParsedHost[] {
-  if (hostList === undefined || hostList === null) return [parseHost(`localhost:${DEFAULT_GEARMAN_PORT}`)];
+  if (hostList === undefined || hostList === null || (Array.isArray(hostList) && hostList.length === 0)) {
+    return [parseHost(`localhost:${DEFAULT_GEARMAN_PORT}`)];
+  }
   if (!Array.isArray(hostList)) {
     throw invalid(
       `the host list must be an array of host entries, got ${describeValue(hostList)}` +

@@ -316,7 +316,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   private readonly stopSignal = { waiters: undefined as unknown };
 
   /**
-   * @param hostList - servers; none means `['localhost:4730']`. TLS entries
+   * @param hostList - servers; none (or an empty list) means `['localhost:4730']`. TLS entries
    * (`{ host, port, tls: { ca } }`) are supported.
    * @param options - see {@link GearmanWorkerOptions}
    * @throws {@link InvalidArgumentError} for an unknown option key, a `retryStrategy` that is not

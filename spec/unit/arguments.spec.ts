@@ -64,3 +64,18 @@ describe('argument checks', () => {
     expect(describeValue({})).toBe('object');
   });
 });
+
+describe('host lists', () => {
+  it('no list and an empty list both mean localhost:4730, on all three classes', async () => {
+    const { GearmanClient, GearmanWorker, GearmanAdminClient } = await import('../../lib/index.js');
+    for (const list of [undefined, null, []]) {
+      const client = new GearmanClient(list);
+      const worker = new GearmanWorker(list);
+      const admin = new GearmanAdminClient(list);
+      for (const o of [client, worker, admin]) expect(o.connectionList.map((c) => c.address)).toEqual(['localhost:4730']);
+      client.shutdown();
+      worker.shutdown();
+      admin.shutdown();
+    }
+  });
+});
