@@ -10,7 +10,7 @@ import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
 import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
+import { GearmanJob, GearmanJobRequest, type GearmanJobRequestOptions, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
 import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
 import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
@@ -191,6 +191,9 @@ export const CLIENT_OPTION_KEYS = {
 } satisfies Record<string, readonly string[]>;
 
 const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
+
+/** What createRequest gives the GearmanJobRequest constructor (it sets the fields itself). */
+const NO_REQUEST_OPTIONS: GearmanJobRequestOptions = Object.freeze({});
 
 /**
  * A Gearman client.
@@ -458,17 +461,26 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     where = 'submitJob',
     when: number | null = null,
   ): GearmanJobRequest {
-    // The jobs of a batch usually share their task: check a name once in a row.
-    if (task !== this.lastCheckedTask || typeof task !== 'string') {
-      checkTaskName(task, where);
-      this.lastCheckedTask = task;
-    }
+    this.checkTask(task, where);
     const given = checkUnique(unique, where);
     const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
-    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
+    // The options are checked already (maxRetries by submitOptions): set them without an
+    // options object per request.
+    const request = new GearmanJobRequest(job, NO_REQUEST_OPTIONS);
+    request.priority = priority ?? PRIORITY_NONE;
+    request.background = background;
+    request.maxConnectionAttempts = maxRetries + 1;
+    if (when !== null) request.when = when;
     if (given === null) request.wire.generatedUnique = true;
     this.prepare(request, where);
     return request;
+  }
+
+  /** checkTaskName, once per name in a row (the jobs of a batch usually share their task). */
+  private checkTask(task: unknown, where: string): void {
+    if (task === this.lastCheckedTask && typeof task === 'string') return;
+    checkTaskName(task, where);
+    this.lastCheckedTask = task as string;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
@@ -476,7 +488,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     if (!(request instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(request)}`);
     const wire = request.wire;
     if (wire.encoded !== undefined && wire.encodedFrom === request.job.data && wire.validatedUnique === request.job.unique) return;
-    checkTaskName(request.job.task, where);
+    this.checkTask(request.job.task, where);
     if (!wire.generatedUnique) checkUnique(request.job.unique, where);
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {

@@ -702,27 +702,34 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     return target instanceof WaitSlot ? target.waits : this.watchers.get(target);
   }
 
-  private setWatchers(target: object, w: PollLoop | PollLoop[] | undefined): void {
-    if (target instanceof WaitSlot) target.waits = w;
-    else if (w === undefined) this.watchers.delete(target);
-    else this.watchers.set(target, w);
-  }
-
   private addWatcher(target: object, loop: PollLoop): void {
-    const w = this.watchersOf(target);
-    if (w === undefined) this.setWatchers(target, loop);
+    if (target instanceof WaitSlot) {
+      const w = target.waits;
+      if (w === undefined) target.waits = loop;
+      else if (Array.isArray(w)) w.push(loop);
+      else target.waits = [w, loop];
+      return;
+    }
+    const w = this.watchers.get(target);
+    if (w === undefined) this.watchers.set(target, loop);
     else if (Array.isArray(w)) w.push(loop);
-    else this.setWatchers(target, [w, loop]);
+    else this.watchers.set(target, [w, loop]);
   }
 
   private removeWatcher(target: object, loop: PollLoop): void {
-    const w = this.watchersOf(target);
-    if (w === loop) this.setWatchers(target, undefined);
+    const slot = target instanceof WaitSlot ? target : undefined;
+    const w = slot !== undefined ? slot.waits : this.watchers.get(target);
+    let left: PollLoop | PollLoop[] | undefined;
+    if (w === loop) left = undefined;
     else if (Array.isArray(w)) {
       const i = w.indexOf(loop);
       if (i !== -1) w.splice(i, 1);
-      if (w.length === 1) this.setWatchers(target, w[0]!);
-    }
+      if (w.length !== 1) return;
+      left = w[0]!;
+    } else return;
+    if (slot !== undefined) slot.waits = left;
+    else if (left === undefined) this.watchers.delete(target);
+    else this.watchers.set(target, left);
   }
 
   private anyAlive(loop: PollLoop): boolean {
