@@ -10,7 +10,7 @@ import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
 import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand, type ClientHandlerHost } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest, type GearmanJobRequestOptions, type JobStatus, type RequestWire } from './job.js';
+import { GearmanJob, GearmanJobRequest, NO_REQUEST_OPTIONS, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
 import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
 import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
@@ -191,9 +191,6 @@ export const CLIENT_OPTION_KEYS = {
 } satisfies Record<string, readonly string[]>;
 
 const JOB_KEYS: ReadonlySet<string> = new Set(CLIENT_OPTION_KEYS.job);
-
-/** What createRequest gives the GearmanJobRequest constructor (it sets the fields itself). */
-const NO_REQUEST_OPTIONS: GearmanJobRequestOptions = Object.freeze({});
 
 /**
  * A Gearman client.
