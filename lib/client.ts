@@ -10,7 +10,7 @@ import { randomFillSync } from 'node:crypto';
 import { ConnectionManager, PollLoop, type ConnectionManagerOptions } from './connection-manager.js';
 import { ClientCommandHandler, StatusQuery, UniqueStatusQuery, submitCommand } from './command-handler/client-handler.js';
 import type { GearmanConnection } from './connection.js';
-import { GearmanJob, GearmanJobRequest, type JobStatus, type RequestWire } from './job.js';
+import { GearmanJob, GearmanJobRequest, NO_REQUEST_OPTIONS, type JobStatus, type RequestWire } from './job.js';
 import { JOB_PENDING, JOB_UNKNOWN, PRIORITY_NONE, type Priority } from './constants.js';
 import { ExceededConnectionAttempts, InvalidArgumentError, InvalidClientState, attachRequests, type GearmanError } from './errors.js';
 import { checkOptions, checkPollTimeout, checkTaskName, checkUnique, describeValue } from './arguments.js';
@@ -460,7 +460,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
   ): Promise<unknown> {
     const control = signal === undefined ? undefined : new CallControl();
     const detach = listenForProgress(requests, progress);
-    const promise = ClientWait.submit(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout, control);
+    const promise = startCall(this, requests as GearmanJobRequest | GearmanJobRequest[], waitUntilComplete, pollTimeout, control);
     return settleCall(promise, control, signal, detach);
   }
 
@@ -478,17 +478,26 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     where = 'submitJob',
     when: number | null = null,
   ): GearmanJobRequest {
-    // The jobs of a batch usually share their task: check a name once in a row.
-    if (task !== this.lastCheckedTask || typeof task !== 'string') {
-      checkTaskName(task, where);
-      this.lastCheckedTask = task;
-    }
+    this.checkTask(task, where);
     const given = checkUnique(unique, where);
     const job = new GearmanJob(null, null, task, given ?? this.generateUnique(), data);
-    const request = new GearmanJobRequest(job, { priority: priority ?? PRIORITY_NONE, background, maxAttempts: maxRetries + 1, when });
+    // The options are checked already (maxRetries by submitOptions): set them without an
+    // options object per request.
+    const request = new GearmanJobRequest(job, NO_REQUEST_OPTIONS);
+    request.priority = priority ?? PRIORITY_NONE;
+    request.background = background;
+    request.maxConnectionAttempts = maxRetries + 1;
+    if (when !== null) request.when = when;
     if (given === null) request.wire.generatedUnique = true;
     this.prepare(request, where);
     return request;
+  }
+
+  /** checkTaskName, once per name in a row (the jobs of a batch usually share their task). */
+  private checkTask(task: unknown, where: string): void {
+    if (task === this.lastCheckedTask && typeof task === 'string') return;
+    checkTaskName(task, where);
+    this.lastCheckedTask = task as string;
   }
 
   /** Encodes and validates a request's data once, so a bad request fails before anything is sent. */
@@ -496,7 +505,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     if (!(request instanceof GearmanJobRequest)) throw new InvalidArgumentError(`${where}: expected GearmanJobRequest objects, got ${describeValue(request)}`);
     const wire = request.wire;
     if (wire.encoded !== undefined && wire.encodedFrom === request.job.data && wire.validatedUnique === request.job.unique) return;
-    checkTaskName(request.job.task, where);
+    this.checkTask(request.job.task, where);
     if (!wire.generatedUnique) checkUnique(request.job.unique, where);
     const encoded = this.dataEncoder.encode(request.job.data);
     if (typeof encoded !== 'string' && !(encoded instanceof Uint8Array)) {
@@ -764,7 +773,7 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       const control = signal === undefined ? undefined : new CallControl();
       const detach = listenForProgress(requests, opts);
-      const promise = ClientWait.complete(this, requests as GearmanJobRequest[], pollTimeout, control);
+      const promise = startCompletionCall(this, requests as GearmanJobRequest[], pollTimeout, control);
       return settleCall(promise, control, signal, detach) as Promise<GearmanJobRequest<R>[]>;
     } catch (err) {
       return Promise.reject(err);
@@ -819,8 +828,8 @@ export class GearmanClient<E extends DataEncoderLike = typeof NoopEncoder> exten
     }
     const list = requests as GearmanJobRequest[];
     const control = signal === undefined ? undefined : new CallControl();
-    const promise = new Promise<unknown>((resolve, reject) => {
-      const call: CallState = { client: this, requests: list, targets: targetsOf(list), completeAfter: false, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control };
+    const promise = new Promise<unknown>((resolve) => {
+      const call: CallState = { client: this, requests: list, completeAfter: false, deadline: deadlineOf(pollTimeout), resolve, control };
       const before = list.map((request) => request.status);
       // The deadline covers the connects too: past it the call resolves (timedOut where no new
       // status came) and no further query is sent.
@@ -1062,21 +1071,20 @@ export type ClientPhase = 'connect' | 'accept' | 'complete' | 'status';
 /** What a client call carries from one phase to the next. @internal */
 interface CallState {
   readonly client: AnyClient;
-  /** One request (the call resolves with it) or an array (resolves with the array). */
+  /**
+   * One request (the call resolves with it) or an array (resolves with the array). Its waits
+   * watch the requests' side objects (`request.wire`), which the handlers wake.
+   */
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
-  /** What its waits watch: the requests' side objects (`request.wire`), which the handlers wake. */
-  readonly targets: RequestWire | RequestWire[];
   /** Wait for completion after acceptance. */
   readonly completeAfter: boolean;
-  /** ms since the epoch, or -1 for no limit: one deadline for every phase, connect included. */
-  readonly deadline: number;
   /**
-   * The call waited a while (pollTimeout > 0): a submission still unacknowledged at its deadline
-   * says the server is not answering (with pollTimeout 0 it says nothing).
+   * ms since the epoch, or -1 for no limit, or 0 for pollTimeout 0 (no wait): one deadline for
+   * every phase, connect included (see `deadlineOf`, `judgesServers`).
    */
-  readonly judgesServers: boolean;
+  readonly deadline: number;
+  /** Settles the call; a {@link Rejection} rejects it (see {@link rejectCall}). */
   readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
   /** Only for a call with a signal: its abort, shared by its phases (see {@link CallControl}). */
   readonly control?: CallControl | undefined;
 }
@@ -1101,71 +1109,60 @@ class CallControl {
 }
 
 /**
- * One phase of one client call. Each phase is a fresh object (a loop runs once): the waiting
- * phases run as poll loops that watch the call's requests (the manager's watch registry wakes
- * them); the connect phase only holds the deadline timer. An object hands the call to the next
- * phase's object or settles it, and is `over` then. Kept small: a client may have a hundred
- * thousand calls in flight, so the call's state is copied from phase to phase, not kept in a
- * second object.
+ * How a call rejects through its `resolve`: resolving a promise with a thenable that rejects
+ * rejects it (one microtask later). A call keeps only its resolve function, so a call in flight
+ * costs one closure, not two (a client may have a hundred thousand in flight).
  * @internal
  */
-class ClientWait extends PollLoop implements CallState {
+class Rejection {
+  constructor(readonly error: unknown) {}
+
+  then(onResolved: unknown, onRejected: (error: unknown) => void): void {
+    void onResolved; // a rejection never resolves
+    onRejected(this.error);
+  }
+}
+
+/**
+ * One waiting phase of one client call. Each phase is a fresh object (a loop runs once) of the
+ * phase's class ({@link AcceptWait}, {@link CompleteWait}, {@link StatusWait}); it runs as a poll
+ * loop that watches the call's requests (the manager's watch registry wakes them), then hands the
+ * call to the next phase's object or settles it. Kept small: a client may have a hundred
+ * thousand calls in flight, so the call's state is copied from phase to phase, not kept in a
+ * second object, and what a phase's class implies (its name, `completeAfter` for the last
+ * phases, its targets: the requests' `wire`) is read from the class and the requests, not stored.
+ * @internal
+ */
+abstract class ClientWait extends PollLoop implements CallState {
   readonly client: AnyClient;
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
-  readonly targets: RequestWire | RequestWire[];
-  readonly completeAfter: boolean;
   readonly deadline: number;
-  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
   /** Requests before it are known to be done with this phase. */
   cursor = 0;
   /** The client's `connectionLosses` when the cursor was last valid. */
   losses: number;
-  /** The accept check found a request to re-send. */
-  resend = false;
   readonly control: CallControl | undefined;
 
-  constructor(
-    from: CallState,
-    readonly phase: 'accept' | 'complete' | 'status',
-  ) {
+  constructor(from: CallState) {
     super();
     this.client = from.client;
     this.requests = from.requests;
-    this.targets = from.targets;
-    this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
-    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
-    this.reject = from.reject;
     this.losses = from.client.connectionLosses;
     this.control = from.control;
     if (from.control !== undefined) from.control.current = this;
   }
 
+  /** See {@link ClientPhase}. */
+  abstract get phase(): 'accept' | 'complete' | 'status';
+
+  abstract get completeAfter(): boolean;
+
   /** The call was aborted: wake this loop, whose check then stops it (see {@link CallControl}). */
   abort(): void {
-    const t = this.targets;
-    if (Array.isArray(t)) for (let i = 0; i < t.length; i++) this.client.wake(t[i]!);
-    else this.client.wake(t);
-  }
-
-  /**
-   * Starts a call: sends the `JOB_UNKNOWN` requests, then waits (accept, then complete if asked).
-   * @returns the call's promise
-   */
-  static submit(client: AnyClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null, control?: CallControl): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      sendAndAccept({ client, requests, targets: targetsOf(requests), completeAfter, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, false);
-    });
-  }
-
-  /** Starts a call that only waits for completion. */
-  static complete(client: AnyClient, requests: GearmanJobRequest[], pollTimeout: number | null, control?: CallControl): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      new ClientWait({ client, requests, targets: targetsOf(requests), completeAfter: true, deadline: deadlineOf(pollTimeout), judgesServers: pollTimeout !== null && pollTimeout > 0, resolve, reject, control }, 'complete').run();
-    });
+    for (let i = 0, n = this.watchCount(); i < n; i++) this.client.wake(this.watchedAt(i));
   }
 
   /** Every connection of the client (python-gearman's waits poll them all). */
@@ -1173,18 +1170,24 @@ class ClientWait extends PollLoop implements CallState {
     return null;
   }
 
-  /** The requests' side objects: the handlers wake them when a request changes. */
+  /** The requests' side objects (built on each read: the manager uses watchCount/watchedAt). */
   get watched(): RequestWire | RequestWire[] {
-    return this.targets;
+    return targetsOf(this.requests);
+  }
+
+  override watchCount(): number {
+    const r = this.requests;
+    return Array.isArray(r) ? r.length : 1;
+  }
+
+  /** The requests' side objects: the handlers wake them when a request changes. */
+  override watchedAt(i: number): RequestWire {
+    const r = this.requests;
+    return Array.isArray(r) ? r[i]!.wire : r.wire;
   }
 
   get wakesOnActivity(): boolean {
     return false;
-  }
-
-  list(): GearmanJobRequest[] {
-    const r = this.requests;
-    return Array.isArray(r) ? r : [r];
   }
 
   /** Runs this (waiting) phase as a poll loop until the call's deadline. */
@@ -1194,69 +1197,32 @@ class ClientWait extends PollLoop implements CallState {
 
   check(): boolean {
     if (this.control?.aborted) return false;
-    const list = this.requests;
-    const many = Array.isArray(list);
-    const n = many ? list.length : 1;
     if (this.losses !== this.client.connectionLosses) {
       // A connection lost requests: what was done may be JOB_UNKNOWN now.
       this.losses = this.client.connectionLosses;
       this.cursor = 0;
     }
-    // Requests settle roughly in order, so the cursor makes a whole wait O(requests).
-    if (this.phase === 'accept') {
-      for (let i = this.cursor; i < n; i++) {
-        const request = many ? list[i]! : list;
-        const state = request.state;
-        if (state === JOB_UNKNOWN && request.job.handle === null) {
-          this.resend = true;
-          return false;
-        }
-        if (state === JOB_PENDING) {
-          this.cursor = i;
-          return true;
-        }
-      }
-    } else if (this.phase === 'complete') {
-      for (let i = this.cursor; i < n; i++) {
-        const request = many ? list[i]! : list;
-        if (!request.complete && request.state !== JOB_UNKNOWN) {
-          this.cursor = i;
-          return true;
-        }
-      }
-    } else {
-      return this.statusPending();
-    }
-    this.cursor = n;
-    return false;
+    return this.pending();
   }
 
-  /** Status phase: a GET_STATUS is still unanswered (see StatusWait). */
-  protected statusPending(): boolean {
-    return false;
-  }
+  /**
+   * Whether the phase goes on: some request (from `cursor` on) has not reached what the phase
+   * waits for. Requests settle roughly in order, so the cursor makes a whole wait O(requests).
+   */
+  protected abstract pending(): boolean;
 
   /** The loop of this phase ended: stopped by its check, or out of time. */
   finish(timedOut: boolean): void {
     void timedOut; // `timedOut` is judged per request by the state it reached (markTimedOut)
     if (this.control?.aborted) return; // the call rejected already; its requests stay as they are
-    if (this.phase === 'accept') {
-      if (this.resend) {
-        sendAndAccept(this, true);
-        return;
-      }
-      if (this.completeAfter) {
-        // The completion phase runs even when acceptance used up the time (with no time left it
-        // checks once), so `timedOut` always says whether a request reached the awaited state.
-        new ClientWait(this, 'complete').run();
-        return;
-      }
-    } else if (this.phase === 'complete' && lostWithoutConnection(this)) {
-      rejectCall(this, this.client.unavailable(callConnections(this), 'connection lost and no server left'));
-      return;
-    }
+    if (this.next()) return;
     this.markTimedOut();
     this.resolve(this.requests);
+  }
+
+  /** Hands the call on (to its next phase, or a rejection): true when it did, false to resolve now. */
+  protected next(): boolean {
+    return false;
   }
 
   protected markTimedOut(): void {
@@ -1266,6 +1232,88 @@ class ClientWait extends PollLoop implements CallState {
   fail(error: unknown): void {
     if (this.control?.aborted) return;
     rejectCall(this, error);
+  }
+}
+
+/** The accept phase: waiting while any request is `JOB_PENDING`; re-sends requests lost before acceptance. @internal */
+class AcceptWait extends ClientWait {
+  readonly completeAfter: boolean;
+  /** The accept check found a request to re-send. */
+  resend = false;
+
+  constructor(from: CallState) {
+    super(from);
+    this.completeAfter = from.completeAfter;
+  }
+
+  get phase(): 'accept' {
+    return 'accept';
+  }
+
+  protected pending(): boolean {
+    const list = this.requests;
+    const many = Array.isArray(list);
+    const n = many ? list.length : 1;
+    for (let i = this.cursor; i < n; i++) {
+      const request = many ? list[i]! : list;
+      const state = request.state;
+      if (state === JOB_UNKNOWN && request.job.handle === null) {
+        this.resend = true;
+        return false;
+      }
+      if (state === JOB_PENDING) {
+        this.cursor = i;
+        return true;
+      }
+    }
+    this.cursor = n;
+    return false;
+  }
+
+  protected override next(): boolean {
+    if (this.resend) {
+      sendAndAccept(this, true);
+      return true;
+    }
+    if (this.completeAfter) {
+      // The completion phase runs even when acceptance used up the time (with no time left it
+      // checks once), so `timedOut` always says whether a request reached the awaited state.
+      new CompleteWait(this).run();
+      return true;
+    }
+    return false;
+  }
+}
+
+/** The completion phase: waiting while any request is in flight (`JOB_CREATED` in the foreground). @internal */
+class CompleteWait extends ClientWait {
+  get phase(): 'complete' {
+    return 'complete';
+  }
+
+  get completeAfter(): true {
+    return true;
+  }
+
+  protected pending(): boolean {
+    const list = this.requests;
+    const many = Array.isArray(list);
+    const n = many ? list.length : 1;
+    for (let i = this.cursor; i < n; i++) {
+      const request = many ? list[i]! : list;
+      if (!request.complete && request.state !== JOB_UNKNOWN) {
+        this.cursor = i;
+        return true;
+      }
+    }
+    this.cursor = n;
+    return false;
+  }
+
+  protected override next(): boolean {
+    if (!lostWithoutConnection(this)) return false;
+    rejectCall(this, this.client.unavailable(callConnections(this), 'connection lost and no server left'));
+    return true;
   }
 }
 
@@ -1279,12 +1327,9 @@ class ConnectPhase implements CallState {
   readonly phase = 'connect' satisfies ClientPhase;
   readonly client: AnyClient;
   readonly requests: GearmanJobRequest | GearmanJobRequest[];
-  readonly targets: RequestWire | RequestWire[];
   readonly completeAfter: boolean;
   readonly deadline: number;
-  readonly judgesServers: boolean;
   readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
   /** The phase ended: sent, failed, or out of time. */
   over = false;
   private timer: NodeJS.Timeout | undefined = undefined;
@@ -1293,12 +1338,9 @@ class ConnectPhase implements CallState {
   constructor(from: CallState) {
     this.client = from.client;
     this.requests = from.requests;
-    this.targets = from.targets;
     this.completeAfter = from.completeAfter;
     this.deadline = from.deadline;
-    this.judgesServers = from.judgesServers;
     this.resolve = from.resolve;
-    this.reject = from.reject;
     this.control = from.control;
     if (from.control !== undefined) from.control.current = this;
     this.client.holdWhileConnecting(true);
@@ -1326,7 +1368,7 @@ class ConnectPhase implements CallState {
 
   /** Everything went out: the accept phase. */
   sent(): void {
-    if (this.end()) new ClientWait(this, 'accept').run();
+    if (this.end()) new AcceptWait(this).run();
   }
 
   /** The deadline passed first: the call resolves as a timeout; nothing more is sent. */
@@ -1448,8 +1490,34 @@ function targetsOf(requests: GearmanJobRequest | GearmanJobRequest[]): RequestWi
   return targets;
 }
 
+/** A call's deadline (see {@link CallState.deadline}): -1 for no limit, 0 for no wait (pollTimeout 0). */
 function deadlineOf(pollTimeout: number | null): number {
-  return pollTimeout === null ? -1 : Date.now() + pollTimeout * 1000;
+  return pollTimeout === null ? -1 : pollTimeout === 0 ? 0 : Date.now() + pollTimeout * 1000;
+}
+
+/**
+ * The call waited a while (pollTimeout > 0): a submission still unacknowledged at its deadline
+ * says the server is not answering (with pollTimeout 0 it says nothing).
+ */
+function judgesServers(call: CallState): boolean {
+  return call.deadline > 0;
+}
+
+/**
+ * Starts a call: sends the `JOB_UNKNOWN` requests, then waits (accept, then complete if asked).
+ * @returns the call's promise
+ */
+function startCall(client: AnyClient, requests: GearmanJobRequest | GearmanJobRequest[], completeAfter: boolean, pollTimeout: number | null, control: CallControl | undefined): Promise<unknown> {
+  return new Promise((resolve) => {
+    sendAndAccept({ client, requests, completeAfter, deadline: deadlineOf(pollTimeout), resolve, control }, false);
+  });
+}
+
+/** Starts a call that only waits for completion. */
+function startCompletionCall(client: AnyClient, requests: GearmanJobRequest[], pollTimeout: number | null, control: CallControl | undefined): Promise<unknown> {
+  return new Promise((resolve) => {
+    new CompleteWait({ client, requests, completeAfter: true, deadline: deadlineOf(pollTimeout), resolve, control }).run();
+  });
 }
 
 /** Seconds left until `deadline` (ms, or -1 for none), or null for no limit. */
@@ -1475,7 +1543,7 @@ function sendAndAccept(call: CallState, lostOnly: boolean): void {
     return;
   }
   if (from < 0) {
-    new ClientWait(call, 'accept').run();
+    new AcceptWait(call).run();
     return;
   }
   const connecting = new ConnectPhase(call);
@@ -1526,7 +1594,7 @@ function markTimedOut(call: CallState): void {
     } else {
       request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
     }
-    if (request.state === JOB_PENDING && call.judgesServers) call.client.noteUnanswered(request);
+    if (request.state === JOB_PENDING && judgesServers(call)) call.client.noteUnanswered(request);
   }
 }
 
@@ -1534,7 +1602,7 @@ function markTimedOut(call: CallState): void {
 function rejectCall(call: CallState, error: unknown): void {
   const list = requestsOf(call);
   for (let i = 0; i < list.length; i++) list[i]!.timedOut = false;
-  call.reject(attachRequests(error, list));
+  call.resolve(new Rejection(attachRequests(error, list)));
 }
 
 /** A status query: remembers each request's status object to tell whether a new one came. */
@@ -1544,10 +1612,19 @@ class StatusWait extends ClientWait {
     readonly before: JobStatus[],
     readonly queries: StatusQuery[],
   ) {
-    super(from, 'status');
+    super(from);
   }
 
-  protected override statusPending(): boolean {
+  get phase(): 'status' {
+    return 'status';
+  }
+
+  get completeAfter(): false {
+    return false;
+  }
+
+  /** A GET_STATUS is still unanswered. */
+  protected pending(): boolean {
     for (let i = 0; i < this.queries.length; i++) if (!this.queries[i]!.answered) return true;
     return false;
   }

@@ -145,6 +145,22 @@ export abstract class PollLoop {
   /** Wakes on any activity of its connections, not only on `wake()` of what it watches. */
   abstract readonly wakesOnActivity: boolean;
 
+  /**
+   * How many targets it watches; the manager reads them with {@link watchedAt}. The base reads
+   * {@link watched}; a loop that derives its targets from its own fields (a client call, from its
+   * requests) overrides both, so a wait needs no array of targets.
+   */
+  watchCount(): number {
+    const w = this.watched;
+    return w === undefined ? 0 : Array.isArray(w) ? w.length : 1;
+  }
+
+  /** The `i`-th target it watches (`0 <= i < watchCount()`). */
+  watchedAt(i: number): object {
+    const w = this.watched as object | readonly object[];
+    return Array.isArray(w) ? (w[i] as object) : w;
+  }
+
   /** See {@link LoopCadence}: loops that wake on activity iterate once per turn. */
   get cadence(): LoopCadence {
     return this.wakesOnActivity ? 'turn' : 'read';
@@ -616,11 +632,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     this.firstWaiting = loop;
     this.waitingCount++;
     if (loop.wakesOnActivity) this.activityLoops.add(loop);
-    const watched = loop.watched;
-    if (watched !== undefined) {
-      if (Array.isArray(watched)) for (let i = 0; i < watched.length; i++) this.addWatcher(watched[i]!, loop);
-      else this.addWatcher(watched as object, loop);
-    }
+    for (let i = 0, n = loop.watchCount(); i < n; i++) this.addWatcher(loop.watchedAt(i), loop);
     if (this.waitingCount === 1) this.updateRef();
     if (!this.iterate(loop, false)) return;
     if (timeout !== null && !(timeout > 0)) {
@@ -685,11 +697,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       clearTimeout(loop.timer);
       loop.timer = undefined;
     }
-    const watched = loop.watched;
-    if (watched !== undefined) {
-      if (Array.isArray(watched)) for (let i = 0; i < watched.length; i++) this.removeWatcher(watched[i]!, loop);
-      else this.removeWatcher(watched as object, loop);
-    }
+    for (let i = 0, n = loop.watchCount(); i < n; i++) this.removeWatcher(loop.watchedAt(i), loop);
     const prev = loop.prevWaiting;
     const next = loop.nextWaiting;
     if (prev === undefined) this.firstWaiting = next;
@@ -713,27 +721,34 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     return target instanceof WaitSlot ? target.waits : this.watchers.get(target);
   }
 
-  private setWatchers(target: object, w: PollLoop | PollLoop[] | undefined): void {
-    if (target instanceof WaitSlot) target.waits = w;
-    else if (w === undefined) this.watchers.delete(target);
-    else this.watchers.set(target, w);
-  }
-
   private addWatcher(target: object, loop: PollLoop): void {
-    const w = this.watchersOf(target);
-    if (w === undefined) this.setWatchers(target, loop);
+    if (target instanceof WaitSlot) {
+      const w = target.waits;
+      if (w === undefined) target.waits = loop;
+      else if (Array.isArray(w)) w.push(loop);
+      else target.waits = [w, loop];
+      return;
+    }
+    const w = this.watchers.get(target);
+    if (w === undefined) this.watchers.set(target, loop);
     else if (Array.isArray(w)) w.push(loop);
-    else this.setWatchers(target, [w, loop]);
+    else this.watchers.set(target, [w, loop]);
   }
 
   private removeWatcher(target: object, loop: PollLoop): void {
-    const w = this.watchersOf(target);
-    if (w === loop) this.setWatchers(target, undefined);
+    const slot = target instanceof WaitSlot ? target : undefined;
+    const w = slot !== undefined ? slot.waits : this.watchers.get(target);
+    let left: PollLoop | PollLoop[] | undefined;
+    if (w === loop) left = undefined;
     else if (Array.isArray(w)) {
       const i = w.indexOf(loop);
       if (i !== -1) w.splice(i, 1);
-      if (w.length === 1) this.setWatchers(target, w[0]!);
-    }
+      if (w.length !== 1) return;
+      left = w[0]!;
+    } else return;
+    if (slot !== undefined) slot.waits = left;
+    else if (left === undefined) this.watchers.delete(target);
+    else this.watchers.set(target, left);
   }
 
   private anyAlive(loop: PollLoop): boolean {
@@ -778,18 +793,17 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     for (const loop of all) {
       invariant(loop.state === 'waiting' || loop.state === 'queued', `a registered loop is ${loop.state}`);
       invariant(this.activityLoops.has(loop) === loop.wakesOnActivity, 'activityLoops holds exactly the waiting loops that wake on activity');
-      const watched = loop.watched;
-      const targets = watched === undefined ? [] : Array.isArray(watched) ? watched : [watched as object];
-      for (const target of targets) {
-        const w = this.watchersOf(target);
+      for (let i = 0, n = loop.watchCount(); i < n; i++) {
+        const w = this.watchersOf(loop.watchedAt(i));
         invariant(w === loop || (Array.isArray(w) && w.length >= 2 && w.includes(loop)), 'a waiting loop is listed under every target it watches');
       }
     }
     for (const [target, w] of this.watchers) {
       invariant(!Array.isArray(w) || w.length >= 2, 'a target watched by one loop maps to the loop itself');
       for (const loop of Array.isArray(w) ? w : [w]) {
-        const watched = loop.watched;
-        invariant(watched === target || (Array.isArray(watched) && watched.includes(target)), 'a loop is listed only under targets it watches');
+        let listed = false;
+        for (let i = 0, n = loop.watchCount(); i < n && !listed; i++) listed = loop.watchedAt(i) === target;
+        invariant(listed, 'a loop is listed only under targets it watches');
       }
     }
     invariant(this.refed === (this.waitingCount > 0 || this.holds > 0), 'sockets are referenced exactly while a loop waits or a hold is taken');

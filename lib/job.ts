@@ -143,6 +143,12 @@ export interface GearmanJobRequestEvents<R = unknown> {
 
 const REQUEST_OPTION_KEYS = ['priority', 'background', 'maxAttempts', 'when'];
 
+/**
+ * The options object the client passes when it sets a request's fields itself (checked already):
+ * the constructor takes it without looking at its keys. @internal
+ */
+export const NO_REQUEST_OPTIONS: GearmanJobRequestOptions = Object.freeze({});
+
 /** A plain object with only known keys (checked without allocating; checkOptions explains otherwise). */
 function plainRequestOptions(options: unknown): options is GearmanJobRequestOptions {
   if (typeof options !== 'object' || options === null || Object.getPrototypeOf(options) !== Object.prototype) return false;
@@ -288,7 +294,7 @@ export class GearmanJobRequest<R = unknown> extends EventEmitter<GearmanJobReque
           'python-gearman\'s positional priority, background and max_attempts are named options here',
       );
     }
-    const opts = plainRequestOptions(options) ? options : checkOptions(options, REQUEST_OPTION_KEYS, 'GearmanJobRequest');
+    const opts = options === NO_REQUEST_OPTIONS || plainRequestOptions(options) ? options : checkOptions(options, REQUEST_OPTION_KEYS, 'GearmanJobRequest');
     const maxAttempts = opts.maxAttempts ?? 1;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new InvalidArgumentError(`GearmanJobRequest: maxAttempts must be an integer >= 1, got ${describeValue(maxAttempts)}`);
