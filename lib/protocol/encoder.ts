@@ -240,6 +240,20 @@ export class PacketWriter {
     return out;
   }
 
+  /**
+   * Writes everything queued to `socket` straight from the writer's buffer, without the copy of
+   * {@link take}, and empties the writer. The buffer is written into again only when the socket
+   * took every byte at once (`writableLength` 0: nothing of it is still referenced); otherwise the
+   * socket keeps it and the writer starts a new one. For plain TCP sockets (a TLS socket may hold
+   * plaintext until its handshake is done).
+   */
+  writeTo(socket: { write(data: Uint8Array): boolean; readonly writableLength: number }): void {
+    const len = this.length;
+    this.length = 0;
+    socket.write(this.buf.subarray(0, len));
+    if (socket.writableLength !== 0) this.buf = Buffer.allocUnsafe(this.initialSize);
+  }
+
   /** Drops everything written so far. */
   clear(): void {
     this.length = 0;

@@ -52,6 +52,12 @@ export interface PacketStreamOptions {
    * @default 'tick'
    */
   flushOn?: 'tick' | 'immediate';
+  /**
+   * Write straight from the stream's output buffer and reuse it whenever the socket took every
+   * byte at once (see PacketWriter.writeTo). Only for plain TCP sockets.
+   * @default false
+   */
+  reuseOutput?: boolean;
 }
 
 // Writes are deferred with process.nextTick: it runs once the current callback is done and, when
@@ -75,7 +81,11 @@ function runImmediateFlushes(): void {
   immediateScheduled = false;
   const list = pendingImmediate;
   pendingImmediate = [];
-  for (let i = 0; i < list.length; i++) list[i]!.flush();
+  // Streams marked flushFirst (the server's workers) are written first: on a busy machine each
+  // write can hand the CPU to the peer it wakes, and a worker woken first runs its job while the
+  // clients are still being answered, so fewer turns (and context switches) are needed per job.
+  for (let i = 0; i < list.length; i++) if (list[i]!.flushFirst) list[i]!.flush();
+  for (let i = 0; i < list.length; i++) if (list[i]!.flushQueued) list[i]!.flush();
 }
 
 /** Queued bytes that are written at once rather than at the end of the callback. */
@@ -105,7 +115,11 @@ export class PacketStream {
   private readonly stallTimeoutMs: number;
   private readonly label: string;
   private readonly immediate: boolean;
-  private flushQueued = false;
+  private readonly reuseOutput: boolean;
+  /** Queued for the next flush. */
+  flushQueued = false;
+  /** With `flushOn: 'immediate'`: written before the other streams of the same turn. */
+  flushFirst = false;
   private flushWaiters: Array<() => void> | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
 
@@ -122,6 +136,7 @@ export class PacketStream {
     this.stallTimeoutMs = options.stallTimeoutMs ?? 0;
     this.label = options.label ?? '';
     this.immediate = options.flushOn === 'immediate';
+    this.reuseOutput = options.reuseOutput ?? false;
     this.decoder = new PacketDecoder(sink, {
       side: options.side,
       ...(options.label === undefined ? {} : { label: options.label }),
@@ -260,8 +275,11 @@ export class PacketStream {
   /** Writes everything queued in one `socket.write`. Called once per turn; safe any time. */
   flush(): void {
     this.flushQueued = false;
-    if (this.socket !== undefined && this.writer.length > 0) this.socket.write(this.writer.take());
-    this.releaseFlushWaiters();
+    if (this.socket !== undefined && this.writer.length > 0) {
+      if (this.reuseOutput) this.writer.writeTo(this.socket);
+      else this.socket.write(this.writer.take());
+    }
+    if (this.flushWaiters !== undefined) this.releaseFlushWaiters();
   }
 
   /**
