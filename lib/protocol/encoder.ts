@@ -150,13 +150,31 @@ export function encodePacket(type: number, args: readonly PacketArg[] = [], magi
   return buf;
 }
 
+/**
+ * Writes `text` as UTF-8 at `pos` and returns the end offset. Short ASCII text (task names,
+ * handles, uniques) is copied in a loop, cheaper than a call into the native encoder.
+ */
+function writeString(buf: Buffer, pos: number, text: string): number {
+  const len = text.length;
+  if (len <= 64) {
+    let j = 0;
+    for (; j < len; j++) {
+      const c = text.charCodeAt(j);
+      if (c >= 0x80) break;
+      buf[pos + j] = c;
+    }
+    if (j === len) return pos + len;
+  }
+  return pos + buf.write(text, pos, 'utf8');
+}
+
 /** Writes header and arguments at `offset`; `buf` must have room. Returns the end offset. */
 function writeArgs(buf: Buffer, offset: number, type: number, args: readonly PacketArg[], magic: number): number {
   let pos = offset + HEADER_SIZE;
   for (let i = 0; i < args.length; i++) {
     if (i > 0) buf[pos++] = 0;
     const arg = args[i]!;
-    if (typeof arg === 'string') pos += buf.write(arg, pos, 'utf8');
+    if (typeof arg === 'string') pos = writeString(buf, pos, arg);
     else {
       buf.set(arg, pos);
       pos += arg.byteLength;

@@ -456,7 +456,7 @@ export class GearmanServer implements ServerConnectionHost {
       return;
     }
     const handle = `${this.handlePrefix}:${++this.handleCounter}`;
-    const job: AnyJob = new ServerJob(handle, fn, stored, key, data, priority, background, reducer, when > Date.now() ? when : 0);
+    const job: AnyJob = new ServerJob(handle, fn, stored, key, data, priority, background, reducer, when !== 0 && when > Date.now() ? when : 0);
     this.jobs.set(handle, job);
     if (key !== undefined) fn.uniques.set(key, job);
     fn.total++;
