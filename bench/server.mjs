@@ -221,7 +221,7 @@ export async function runServerBench(argv) {
       for (const kind of run % 2 === 0 ? SERVERS : [...SERVERS].reverse()) {
         log(`${TITLES[scenario]}: run ${run + 1}/${o.runs} against ${kind} (n=${n})`);
         const m = await runOne(kind, scenario, o, n, warmup);
-        log(`  ${fmt(m.jobsPerSec)} jobs/s, server ${fmt((1e6 * m.cpu.server) / m.jobs, 1)} µs CPU/job, ${fmt(m.io?.reads, 2)} reads and ${fmt(m.io?.writes, 2)} writes/job`);
+        log(`  ${fmt(m.jobsPerSec)} jobs/s, server ${fmt((1e6 * m.cpu.server) / m.jobs, 1)} µs CPU/job (client ${fmt((1e6 * m.cpu.client) / m.jobs, 1)}, worker ${fmt((1e6 * m.cpu.worker) / m.jobs, 1)}), ${fmt(m.io?.reads, 2)} reads and ${fmt(m.io?.writes, 2)} writes/job`);
         results[scenario][kind].push(m);
       }
     }
