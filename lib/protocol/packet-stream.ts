@@ -77,15 +77,39 @@ function runFlushes(): void {
 let pendingImmediate: PacketStream[] = [];
 let immediateScheduled = false;
 
+function scheduleImmediateFlushes(): void {
+  if (!immediateScheduled) {
+    immediateScheduled = true;
+    setImmediate(runImmediateFlushes);
+  }
+}
+
 function runImmediateFlushes(): void {
   immediateScheduled = false;
   const list = pendingImmediate;
   pendingImmediate = [];
-  // Streams marked flushFirst (the server's workers) are written first: on a busy machine each
-  // write can hand the CPU to the peer it wakes, and a worker woken first runs its job while the
-  // clients are still being answered, so fewer turns (and context switches) are needed per job.
-  for (let i = 0; i < list.length; i++) if (list[i]!.flushFirst) list[i]!.flush();
-  for (let i = 0; i < list.length; i++) if (list[i]!.flushQueued) list[i]!.flush();
+  // Streams marked flushFirst (the server's workers) are written first. On a busy machine each
+  // write can hand the CPU to the peer it wakes: a worker woken first runs its job while the
+  // others wait, and when one was written, the others are written on the next turn of the loop
+  // instead (once), with what that worker answered by then (a client's WORK_COMPLETE joins its
+  // JOB_CREATED): fewer writes, and fewer wake-ups of the peers, per job.
+  let wroteFirst = false;
+  for (let i = 0; i < list.length; i++) {
+    const stream = list[i]!;
+    if (stream.flushFirst && stream.flushQueued) {
+      wroteFirst = true;
+      stream.flush();
+    }
+  }
+  for (let i = 0; i < list.length; i++) {
+    const stream = list[i]!;
+    if (!stream.flushQueued) continue;
+    if (wroteFirst && !stream.flushDeferred) {
+      stream.flushDeferred = true;
+      pendingImmediate.push(stream);
+      scheduleImmediateFlushes();
+    } else stream.flush();
+  }
 }
 
 /** Queued bytes that are written at once rather than at the end of the callback. */
@@ -118,8 +142,13 @@ export class PacketStream {
   private readonly reuseOutput: boolean;
   /** Queued for the next flush. */
   flushQueued = false;
-  /** With `flushOn: 'immediate'`: written before the other streams of the same turn. */
+  /**
+   * With `flushOn: 'immediate'`: written before the other streams of the same turn, which then
+   * wait one more turn of the event loop (see runImmediateFlushes).
+   */
   flushFirst = false;
+  /** Already put off by one turn since it was last written. */
+  flushDeferred = false;
   private flushWaiters: Array<() => void> | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
 
@@ -259,10 +288,7 @@ export class PacketStream {
     this.flushQueued = true;
     if (this.immediate) {
       pendingImmediate.push(this);
-      if (!immediateScheduled) {
-        immediateScheduled = true;
-        setImmediate(runImmediateFlushes);
-      }
+      scheduleImmediateFlushes();
       return;
     }
     pendingFlushes.push(this);
@@ -275,6 +301,7 @@ export class PacketStream {
   /** Writes everything queued in one `socket.write`. Called once per turn; safe any time. */
   flush(): void {
     this.flushQueued = false;
+    this.flushDeferred = false;
     if (this.socket !== undefined && this.writer.length > 0) {
       if (this.reuseOutput) this.writer.writeTo(this.socket);
       else this.socket.write(this.writer.take());
