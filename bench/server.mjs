@@ -6,12 +6,13 @@
 //   npm run bench -- --embedded                       S1-S4 and memory, 3 runs each
 //   npm run bench -- --embedded --scenario S1,S4 --runs 5 --n 20000
 //   npm run bench -- --embedded --scenario memory --mem-n 1000000
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startGearmand } from '../spec/helpers/gearmand.mjs';
+import { summarize } from './cpuprofile-summary.mjs';
 import { RoleProcess, adminStatus, cpuSeconds, median, peakRssMiB, track, waitUntil } from './lib/harness.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -32,10 +33,12 @@ const HELP = `npm run bench -- --embedded [options]
   --batch N         S1 submissions per batch (default 500)
   --mem-n N         background jobs queued for the memory check (default 1000000)
   --pin MODE        one (default: the server, client and worker all on CPU 0) or none
+  --cpu-prof        run the embedded server under node --cpu-prof and summarize its profiles
+                    (bench/out/server-profiles-<time>/; gearmand runs are not profiled)
 `;
 
 function parse(argv) {
-  const o = { scenarios: ['S1', 'S2', 'S3', 'S4', 'memory'], runs: 3, n: undefined, p: 100, batch: 500, memN: 1_000_000, pin: 'one' };
+  const o = { scenarios: ['S1', 'S2', 'S3', 'S4', 'memory'], runs: 3, n: undefined, p: 100, batch: 500, memN: 1_000_000, pin: 'one', cpuProf: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? argv[i].split('=', 2) : [argv[i], undefined];
     const value = () => inline ?? argv[++i];
@@ -50,6 +53,7 @@ function parse(argv) {
     else if (flag === '--batch') o.batch = Math.max(1, Number(value()));
     else if (flag === '--mem-n') o.memN = Math.max(1, Number(value()));
     else if (flag === '--pin') o.pin = value();
+    else if (flag === '--cpu-prof') o.cpuProf = true;
     else throw new Error(`unknown option ${flag}\n\n${HELP}`);
   }
   return o;
@@ -66,8 +70,34 @@ function roleProcess(label, script, params, o) {
   return new RoleProcess(label, command, argv, { cwd: ROOT });
 }
 
+// The embedded server under `node --cpu-prof` (spec/helpers/embedded-server.mjs takes no node
+// options): port 0, read back from its `listening on` line; SIGTERM ends it with process.exit,
+// which writes the profile.
+async function startProfiledEmbedded(dir) {
+  const script = path.join(ROOT, 'spec/helpers/embedded-server.mjs');
+  const child = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${dir}`, script, '--port=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const port = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /listening on [^\s]*:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the profiled embedded server exited (${code}): ${stderr}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { port, pid: child.pid, child, stop };
+}
+
 async function withServer(kind, o, fn) {
-  const server = await startGearmand({ server: kind, threads: 4 });
+  const server = kind === 'embedded' && o.profileDir ? await startProfiledEmbedded(o.profileDir) : await startGearmand({ server: kind, threads: 4 });
   track(server.child);
   if (o.pin === 'one') {
     const r = spawnSync('taskset', ['-a', '-p', '-c', '0', String(server.pid)], { encoding: 'utf8' });
@@ -89,8 +119,19 @@ async function finishRole(role) {
   clearTimeout(timer);
 }
 
+/** The server's read and write system calls so far (/proc/<pid>/io, every thread), or null. */
+function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { reads: Number(/^syscr:\s+(\d+)/m.exec(io)[1]), writes: Number(/^syscw:\s+(\d+)/m.exec(io)[1]) };
+  } catch {
+    return null;
+  }
+}
+
 async function measure(timed, pids) {
   await timed.waitFor('start', TIMEOUT_MS);
+  const io0 = syscalls(pids.server);
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? null : cpuSeconds(pid)]));
   const w0 = performance.now();
   const line = await timed.waitFor('done', TIMEOUT_MS);
@@ -101,7 +142,9 @@ async function measure(timed, pids) {
     const c1 = pid === undefined ? null : cpuSeconds(pid);
     cpu[k] = c1 === null || cpu0[k] === null ? null : c1 - cpu0[k];
   }
-  return { jobs: result.jobs, seconds: result.seconds, jobsPerSec: result.jobs / result.seconds, wall, cpu, serverRssMiB: peakRssMiB(pids.server) };
+  const io1 = syscalls(pids.server);
+  const io = io0 === null || io1 === null ? null : { reads: (io1.reads - io0.reads) / result.jobs, writes: (io1.writes - io0.writes) / result.jobs };
+  return { io, jobs: result.jobs, seconds: result.seconds, jobsPerSec: result.jobs / result.seconds, wall, cpu, serverRssMiB: peakRssMiB(pids.server) };
 }
 
 async function preload(port, count, o) {
@@ -165,6 +208,10 @@ function table(header, rows) {
 
 export async function runServerBench(argv) {
   const o = parse(argv);
+  if (o.cpuProf) {
+    o.profileDir = path.join(BENCH, 'out', `server-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    mkdirSync(o.profileDir, { recursive: true });
+  }
   const results = {};
   for (const scenario of o.scenarios.filter((s) => /^S[1-4]$/.test(s))) {
     const n = o.n ?? DEFAULT_N[scenario];
@@ -174,7 +221,7 @@ export async function runServerBench(argv) {
       for (const kind of run % 2 === 0 ? SERVERS : [...SERVERS].reverse()) {
         log(`${TITLES[scenario]}: run ${run + 1}/${o.runs} against ${kind} (n=${n})`);
         const m = await runOne(kind, scenario, o, n, warmup);
-        log(`  ${fmt(m.jobsPerSec)} jobs/s, server ${fmt((1e6 * m.cpu.server) / m.jobs, 1)} µs CPU/job`);
+        log(`  ${fmt(m.jobsPerSec)} jobs/s, server ${fmt((1e6 * m.cpu.server) / m.jobs, 1)} µs CPU/job (client ${fmt((1e6 * m.cpu.client) / m.jobs, 1)}, worker ${fmt((1e6 * m.cpu.worker) / m.jobs, 1)}), ${fmt(m.io?.reads, 2)} reads and ${fmt(m.io?.writes, 2)} writes/job`);
         results[scenario][kind].push(m);
       }
     }
@@ -191,6 +238,7 @@ export async function runServerBench(argv) {
       fmt(e / g, 2) + 'x',
       fmt(med('gearmand', (m) => (1e6 * m.cpu.server) / m.jobs), 1),
       fmt(med('embedded', (m) => (1e6 * m.cpu.server) / m.jobs), 1),
+      `${fmt(med('gearmand', (m) => m.io?.writes), 2)} / ${fmt(med('embedded', (m) => m.io?.writes), 2)}`,
       `${fmt(med('gearmand', (m) => m.serverRssMiB), 0)} / ${fmt(med('embedded', (m) => m.serverRssMiB), 0)}`,
       `${r.gearmand.map((m) => fmt(m.jobsPerSec)).join(', ')} / ${r.embedded.map((m) => fmt(m.jobsPerSec)).join(', ')}`,
     ]);
@@ -198,8 +246,14 @@ export async function runServerBench(argv) {
   if (rows.length > 0) {
     console.log(`\nOur client and worker against gearmand and against the embedded server (pin: ${o.pin}; medians of ${o.runs} runs)\n`);
     console.log(
-      table(['scenario', 'gearmand jobs/s', 'embedded jobs/s', 'embedded/gearmand', 'gearmand µs CPU/job', 'embedded µs CPU/job', 'server peak RSS MiB (g / e)', 'every run (g / e)'], rows),
+      table(['scenario', 'gearmand jobs/s', 'embedded jobs/s', 'embedded/gearmand', 'gearmand µs CPU/job', 'embedded µs CPU/job', 'server writes/job (g / e)', 'server peak RSS MiB (g / e)', 'every run (g / e)'], rows),
     );
+  }
+  if (o.profileDir) {
+    for (const file of readdirSync(o.profileDir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+      console.log(`\nEmbedded server profile ${path.join(o.profileDir, file)}\n`);
+      console.log(summarize(JSON.parse(readFileSync(path.join(o.profileDir, file), 'utf8')), 15));
+    }
   }
   if (o.scenarios.includes('memory')) {
     const mem = [];

@@ -150,13 +150,31 @@ export function encodePacket(type: number, args: readonly PacketArg[] = [], magi
   return buf;
 }
 
+/**
+ * Writes `text` as UTF-8 at `pos` and returns the end offset. Short ASCII text (task names,
+ * handles, uniques) is copied in a loop, cheaper than a call into the native encoder.
+ */
+function writeString(buf: Buffer, pos: number, text: string): number {
+  const len = text.length;
+  if (len <= 64) {
+    let j = 0;
+    for (; j < len; j++) {
+      const c = text.charCodeAt(j);
+      if (c >= 0x80) break;
+      buf[pos + j] = c;
+    }
+    if (j === len) return pos + len;
+  }
+  return pos + buf.write(text, pos, 'utf8');
+}
+
 /** Writes header and arguments at `offset`; `buf` must have room. Returns the end offset. */
 function writeArgs(buf: Buffer, offset: number, type: number, args: readonly PacketArg[], magic: number): number {
   let pos = offset + HEADER_SIZE;
   for (let i = 0; i < args.length; i++) {
     if (i > 0) buf[pos++] = 0;
     const arg = args[i]!;
-    if (typeof arg === 'string') pos += buf.write(arg, pos, 'utf8');
+    if (typeof arg === 'string') pos = writeString(buf, pos, arg);
     else {
       buf.set(arg, pos);
       pos += arg.byteLength;
@@ -238,6 +256,20 @@ export class PacketWriter {
     const out = this.buf.subarray(0, len);
     this.buf = Buffer.allocUnsafe(this.initialSize);
     return out;
+  }
+
+  /**
+   * Writes everything queued to `socket` straight from the writer's buffer, without the copy of
+   * {@link take}, and empties the writer. The buffer is written into again only when the socket
+   * took every byte at once (`writableLength` 0: nothing of it is still referenced); otherwise the
+   * socket keeps it and the writer starts a new one. For plain TCP sockets (a TLS socket may hold
+   * plaintext until its handshake is done).
+   */
+  writeTo(socket: { write(data: Uint8Array): boolean; readonly writableLength: number }): void {
+    const len = this.length;
+    this.length = 0;
+    socket.write(this.buf.subarray(0, len));
+    if (socket.writableLength !== 0) this.buf = Buffer.allocUnsafe(this.initialSize);
   }
 
   /** Drops everything written so far. */

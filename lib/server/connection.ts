@@ -82,7 +82,7 @@ export class ServerConnection {
         onRefused: (type, reason) => host.handleRefused(this, type, reason),
         onStall: (error: ProtocolError) => this.close(error.message),
       },
-      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs, flushOn: 'immediate' },
+      { side: 'server', label, maxPacketSize: limits.maxPacketSize, allowText: true, maxLineLength: limits.maxLineLength, stallTimeoutMs: limits.stallTimeoutMs, flushOn: 'immediate', reuseOutput: true },
     );
     socket.setNoDelay(true);
     this.stream.attach(socket);
@@ -111,7 +111,10 @@ export class ServerConnection {
       this.destroy(`more than ${this.maxOutputBytes} bytes written and not read by the peer`);
       return;
     }
-    this.stream.writePacket(type, args);
+    // Every packet the server builds is wire-valid by construction: handles are made of the
+    // prefix (checked at construction) and a counter, the rest are arguments it was sent, as
+    // framed by the decoder, or its own constants.
+    this.stream.writePacket(type, args, true);
   }
 
   /** Queues admin answer text. */

@@ -163,6 +163,9 @@ export class GearmanServer {
     if (!Number.isInteger(port) || port > 65535) throw new InvalidArgumentError(`GearmanServer: port must be an integer from 0 to 65535, got ${port}`);
     this.port = port;
     this.handlePrefix = options.handlePrefix ?? `H:${os.hostname()}`;
+    if (typeof this.handlePrefix !== 'string' || this.handlePrefix.includes('\0')) {
+      throw new InvalidArgumentError(`GearmanServer: handlePrefix must be a string without NUL bytes`);
+    }
     this.maxPacketSize = nonNegative(options.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024);
     this.maxQueuedJobs = nonNegative(options.maxQueuedJobs, 'maxQueuedJobs', Infinity, true);
     this.maxConnections = nonNegative(options.maxConnections, 'maxConnections', Infinity, true);
@@ -453,7 +456,7 @@ export class GearmanServer {
       return;
     }
     const handle = `${this.handlePrefix}:${++this.handleCounter}`;
-    const job: AnyJob = new ServerJob(handle, fn, stored, key, data, priority, background, reducer, when > Date.now() ? when : 0);
+    const job: AnyJob = new ServerJob(handle, fn, stored, key, data, priority, background, reducer, when !== 0 && when > Date.now() ? when : 0);
     this.jobs.set(handle, job);
     if (key !== undefined) fn.uniques.set(key, job);
     fn.total++;
@@ -660,6 +663,7 @@ export class GearmanServer {
     if (fn.workers.has(conn)) conn.abilities = conn.abilities.filter((f) => f !== fn);
     else fn.workers.add(conn);
     conn.abilities.push(fn);
+    conn.stream.flushFirst = true;
     if (timeoutMs !== undefined) {
       if (timeoutMs > 0) (conn.timeouts ??= new Map()).set(fn, timeoutMs);
       else conn.timeouts?.delete(fn);

@@ -94,6 +94,58 @@ describe('PacketStream', () => {
     expect(writes[0]!.readUInt32BE(12)).toBe(MAGIC_RES);
   });
 
+  it('reuseOutput: the buffer is reused only when the socket took every byte, never while it holds one', async () => {
+    const writes: Buffer[] = [];
+    let holding = false;
+    const fakeSocket = {
+      write: (b: Buffer) => writes.push(b),
+      get writableLength() {
+        return holding ? writes[writes.length - 1]!.length : 0;
+      },
+    } as unknown as import('node:net').Socket;
+    const stream = new PacketStream({ onPacket: () => undefined }, { side: 'server', reuseOutput: true });
+    stream.attach(fakeSocket);
+    stream.writePacket(T.JOB_CREATED, ['H:x:1']);
+    await stream.whenFlushed();
+    const first = Buffer.from(writes[0]!);
+    expect(first.equals(res('JOB_CREATED', 'H:x:1'))).toBe(true);
+    // Taken at once: the same memory is written into for the next turn.
+    holding = true;
+    stream.writePacket(T.JOB_CREATED, ['H:x:2']);
+    await stream.whenFlushed();
+    expect(writes[1]!.buffer).toBe(writes[0]!.buffer);
+    expect(writes[1]!.equals(res('JOB_CREATED', 'H:x:2'))).toBe(true);
+    // The socket still holds the second write: the third goes to new memory, the second stays intact.
+    holding = false;
+    stream.writePacket(T.JOB_CREATED, ['H:x:3']);
+    await stream.whenFlushed();
+    expect(writes[2]!.buffer).not.toBe(writes[1]!.buffer);
+    expect(writes[1]!.equals(res('JOB_CREATED', 'H:x:2'))).toBe(true);
+    expect(writes[2]!.equals(res('JOB_CREATED', 'H:x:3'))).toBe(true);
+  });
+
+  it("flushOn 'immediate': a flushFirst stream is written first, the others one turn later", async () => {
+    const order: string[] = [];
+    const socketFor = (name: string) => ({ write: () => order.push(name), writableLength: 0 }) as unknown as import('node:net').Socket;
+    const client = new PacketStream({ onPacket: () => undefined }, { side: 'server', flushOn: 'immediate' });
+    const worker = new PacketStream({ onPacket: () => undefined }, { side: 'server', flushOn: 'immediate' });
+    worker.flushFirst = true;
+    client.attach(socketFor('client'));
+    worker.attach(socketFor('worker'));
+    client.writePacket(T.JOB_CREATED, ['H:x:1']);
+    worker.writePacket(T.NOOP, []);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['worker']);
+    // What is queued meanwhile joins the deferred write.
+    client.writePacket(T.WORK_COMPLETE, ['H:x:1', 'ok']);
+    await client.whenFlushed();
+    expect(order).toEqual(['worker', 'client']);
+    // No worker written in a turn: nothing waits.
+    client.writePacket(T.JOB_CREATED, ['H:x:2']);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['worker', 'client', 'client']);
+  });
+
   it('reports a packet that stops arriving after stallTimeoutMs', async () => {
     const stalled = new Promise<ProtocolError>((resolve) => {
       const stream = new PacketStream({ onPacket: () => undefined, onStall: resolve }, { side: 'server', stallTimeoutMs: 50, label: 'peer' });

@@ -61,6 +61,8 @@ describe('GearmanServer lifecycle', () => {
     expect(() => new GearmanServer({ max_packet_size: 1 } as never)).toThrow(InvalidArgumentError);
     expect(() => new GearmanServer({ port: -1 })).toThrow(/port must be/);
     expect(() => new GearmanServer({ port: 70000 })).toThrow(/0 to 65535/);
+    // Every packet carrying a handle would be framed wrongly: the server builds them unchecked.
+    expect(() => new GearmanServer({ handlePrefix: 'H:a\0b' })).toThrow(InvalidArgumentError);
   });
 
   it('a port in use rejects start()', async () => {
