@@ -33,7 +33,8 @@ export interface Logger {
    */
   debug(message: string, ...args: unknown[]): void;
   /**
-   * Not used by the library; accepted so `console` fits.
+   * Not used by the client, the worker or the admin client; the embedded server logs each
+   * connection opened and closed here.
    * @param message - one line
    * @param args - extra values, as `console.info`'s
    */

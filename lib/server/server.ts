@@ -291,12 +291,14 @@ export class GearmanServer {
       this.exceptions,
     );
     this.connections.add(conn);
+    this.logger.info?.(`gearman server ${this.address}: connection ${conn.id} from ${conn.ip}`);
   }
 
   /** @internal */
   handleClose(conn: ServerConnection, reason: string | undefined): void {
     if (!this.connections.delete(conn)) return;
     if (reason !== undefined) this.logger.warn(`gearman server ${this.address}: closed connection ${conn.id} (${conn.ip}): ${reason}`);
+    else this.logger.info?.(`gearman server ${this.address}: connection ${conn.id} (${conn.ip}) closed`);
     // Jobs it listened to: abandoned ones are ignored (dropped when a worker would take them).
     for (const job of conn.listening) {
       job.clients = job.clients.filter((c) => c !== conn);

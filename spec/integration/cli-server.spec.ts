@@ -35,11 +35,12 @@ describe('gearman-ts server', { timeout: 90_000 }, () => {
     const frame = JSON.parse((await runCli(['top', '--once', '--json', '--servers', host])).stdout);
     expect(frame.tasks).toEqual([{ task, queued: 0, running: 0, workers: 1, submitted: 3, completed: 3, failed: 0, exceptions: 0 }]);
     // --verbose logs the connections coming and going.
-    await server.waitFor(/connections: \d+ open/);
+    await server.waitFor(/INFO gearman server 127\.0\.0\.1:\d+: connection \d+ from 127\.0\.0\.1/);
+    await server.waitFor(/INFO gearman server 127\.0\.0\.1:\d+: connection \d+ \(127\.0\.0\.1\) closed/);
     server.child.kill('SIGINT');
     const end = await server.exited;
     expect(end.code).toBe(0);
-    expect(end.stderr).toMatch(/SIGINT: closing\n.*closed\n$/);
+    expect(end.stderr).toMatch(/SIGINT: closing\n[\s\S]*Z closed\n$/);
     // The port is free again: a new server can listen on it.
     const port = host.split(':')[1]!;
     const again = start(['server', '--port', port]);

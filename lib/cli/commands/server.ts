@@ -50,30 +50,13 @@ Options:
       return EXIT.FAILED;
     }
     await write(io.stderr, `${stamp()} listening on ${running.address}\n`);
-    const stopWatch = verbose ? watchConnections(running, line('INFO')) : undefined;
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    stopWatch?.();
     await write(io.stderr, `${stamp()} ${signal}: closing\n`);
     await running.close();
     await write(io.stderr, `${stamp()} closed\n`);
     return EXIT.OK;
   },
 };
-
-/**
- * Logs changes in the number of open connections (the server's `stats()`), once a second while
- * they change: the embedded server has no per-connection event to hook.
- */
-function watchConnections(srv: GearmanServer, log: (message: string) => void): () => void {
-  let last = srv.stats().connections;
-  const timer = setInterval(() => {
-    const now = srv.stats().connections;
-    if (now !== last) log(`connections: ${now} open (${now > last ? '+' : ''}${now - last})`);
-    last = now;
-  }, 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
