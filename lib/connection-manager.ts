@@ -388,8 +388,7 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  *    `'queued'` (it ended, or its timeout ran the iteration first) is skipped.
  * 5. The sockets are referenced (keep the process alive) exactly while a loop waits or a hold is
  *    taken (`refed === (waitingCount > 0 || holds > 0)`).
- * 6. The connection ↔ handler relation is written only by `bindHandler`/`unbindHandler` (and
- *    the worker's own disconnect, which keeps the same three places in step):
+ * 6. The connection ↔ handler relation is written only by `bindHandler`/`unbindHandler`:
  *    `connection.handler`, `connectionToHandlerMap` and `handlerToConnectionMap` agree.
  *
  * Which way the arrows point: connections report to the manager (`ConnectionEvents`); the

@@ -738,13 +738,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
 
   /** Closes one connection on purpose (no reconnect) and forgets its handler. */
   private disconnect(connection: GearmanConnection): void {
-    const handler = this.handlerOf(connection);
-    if (handler !== undefined) {
-      this.connectionToHandlerMap.delete(connection);
-      this.handlerToConnectionMap.delete(handler);
-      connection.handler = undefined;
-      this.slots.remove(handler);
-    }
+    const handler = this.unbindHandler(connection);
+    if (handler !== undefined) this.slots.remove(handler);
     connection.close();
   }
 
