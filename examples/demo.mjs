@@ -6,8 +6,7 @@
 //   npm run demo
 //   GEARMAN_SERVERS=127.0.0.1:4730 npm run demo      # against your own gearmand
 import { GearmanClient, GearmanWorker } from 'gearman-ts';
-// In your own project: import { GearmanServer } from 'gearman-ts/server';
-import { GearmanServer } from '../dist/server/index.js';
+import { GearmanServer } from 'gearman-ts/server';
 
 const server = process.env.GEARMAN_SERVERS ? undefined : await GearmanServer.start({ port: 0 });
 const hosts = server ? server.hostList : process.env.GEARMAN_SERVERS.split(',');

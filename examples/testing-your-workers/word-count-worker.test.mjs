@@ -4,8 +4,7 @@
 //   npx vitest run examples/testing-your-workers
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient, GearmanWorker } from 'gearman-ts';
-// In your own project: import { GearmanServer } from 'gearman-ts/server';
-import { GearmanServer } from '../../dist/server/index.js';
+import { GearmanServer } from 'gearman-ts/server';
 import { registerTasks } from './word-count-worker.mjs';
 
 let server;

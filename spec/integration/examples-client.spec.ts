@@ -44,7 +44,7 @@ describe('client examples', () => {
     expect(run.stdout.trim()).toBe('COMPLETE {"received":{"hello":"there"},"keys":["hello"]}');
   });
 
-  it('reverse (npm run demo): a worker and a client doing real work', async () => {
+  it('reverse: a worker and a client doing real work', async () => {
     const run = await runExample('examples/reverse.mjs');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('COMPLETE: !namraeG ,olleH (status 1/2)');
@@ -52,5 +52,22 @@ describe('client examples', () => {
       expect(run.stdout).toContain(`${word} -> ${reversed}`);
     }
     expect(run.stdout).toMatch(/background job H:[^:]+:\d+: CREATED, complete=true/);
+  });
+
+  it('npm run demo (examples/demo.mjs): the embedded server, a worker and a client, every result right', async () => {
+    const { execFile } = await import('node:child_process');
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.GEARMAN_SERVERS;
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['examples/demo.mjs'], { env, timeout: 60_000 }, (error, stdout) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
+      );
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^embedded job server listening on 127\.0\.0\.1:\d+$/m);
+    // pi(x) for the demo's limits: a wrong count is a wrong result.
+    for (const [count, limit] of [[1229, 10000], [9592, 100000], [33860, 400000]]) expect(run.stdout).toMatch(new RegExp(`\\b${count} primes below ${limit}\\b`));
+    expect(run.stdout).toMatch(/^8\/8 jobs complete in \d+ ms, \d+ progress updates received$/m);
+    expect(run.stdout).toContain('server counters: submitted 8, completed 8, failed 0');
   });
 });
