@@ -11,7 +11,7 @@
  * @internal
  */
 import type { GearmanConnection } from './connection.js';
-import type { GearmanError } from './errors.js';
+import { InvalidArgumentError, type GearmanError } from './errors.js';
 
 /** The events of {@link GearmanClient} and {@link GearmanAdminClient}. */
 export interface ConnectionStateEvents {
@@ -42,7 +42,7 @@ export class ConnectionAnnouncer {
   /** Adds a listener. */
   on<K extends keyof ConnectionStateEvents>(event: K, fn: Listener<K>, once = false): void {
     checkEvent(event);
-    if (typeof fn !== 'function') throw new TypeError(`the '${event}' listener must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`the '${event}' listener must be a function, got ${typeof fn}`);
     const list = this.listeners.get(event);
     const entry: Entry = { fn: fn as unknown as Entry['fn'], once };
     if (list === undefined) this.listeners.set(event, [entry]);
@@ -100,7 +100,7 @@ export class ConnectionAnnouncer {
 
 function checkEvent(event: unknown): void {
   if (event !== 'connect' && event !== 'disconnect') {
-    throw new TypeError(`unknown event ${JSON.stringify(event)}: the events are 'connect' and 'disconnect'`);
+    throw new InvalidArgumentError(`unknown event ${JSON.stringify(event)}: the events are 'connect' and 'disconnect'`);
   }
 }
 

@@ -437,11 +437,11 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @param hostList - servers; none (or an empty list) means `['localhost:4730']`
    * @param options - see {@link ConnectionManagerOptions}
    * @param allowText - connections accept admin text lines (admin client)
-   * @throws {@link GearmanError} (code `'INVALID_HOST'`) for a malformed host entry
+   * @throws {@link InvalidArgumentError} (code `'INVALID_HOST'`) for a malformed host entry
    */
   constructor(hostList?: HostEntry[] | null, options: ConnectionManagerOptions = {}, allowText = false) {
     const opts = (options ?? {}) as ConnectionManagerOptions;
-    if (typeof opts !== 'object') throw new TypeError('options must be an object');
+    if (typeof opts !== 'object') throw new InvalidArgumentError(`${new.target.name}: options must be an object, got ${typeof opts}`);
     this.connectionOptions = {
       connectTimeoutMs: positive(opts.connectTimeoutMs, 5000, 'connectTimeoutMs'),
       keepAlive: opts.keepAlive ?? true,
