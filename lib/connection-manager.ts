@@ -387,7 +387,8 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  *    its iteration, so a burst of wakes is one iteration. A queue entry whose loop is no longer
  *    `'queued'` (it ended, or its timeout ran the iteration first) is skipped.
  * 5. The sockets are referenced (keep the process alive) exactly while a loop waits or a hold is
- *    taken (`refed === (waitingCount > 0 || holds > 0)`).
+ *    taken (`refed === (waitingCount > 0 || holds > 0)`), checked once the `finish` or `fail` of
+ *    an ended loop has returned (a phase starts the next one there).
  * 6. The connection ↔ handler relation is written only by `bindHandler`/`unbindHandler`:
  *    `connection.handler`, `connectionToHandlerMap` and `handlerToConnectionMap` agree.
  *
@@ -636,8 +637,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (this.waitingCount === 1) this.updateRef();
     if (!this.iterate(loop, false)) return;
     if (timeout !== null && !(timeout > 0)) {
-      this.endLoop(loop);
-      loop.finish(true);
+      this.finishLoop(loop, true);
       return;
     }
     // Beyond setTimeout's range (about 24.8 days) there is no practical limit.
@@ -655,8 +655,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     // As python-gearman: the poll that ran out of time still ends in one more callback
     // (with the activity of this turn, if any), then the loop reports the timeout.
     if (!this.iterate(loop, loop.takeActivity())) return;
-    this.endLoop(loop);
-    loop.finish(true);
+    this.finishLoop(loop, true);
   }
 
   /**
@@ -671,19 +670,16 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
       keepGoing = loop.check(anyActivity);
     } catch (err) {
       if ((loop.state as LoopState) === 'ended') return false; // failed already (shutdown() from the callback)
-      this.endLoop(loop);
-      loop.fail(err);
+      this.failLoop(loop, err);
       return false;
     }
     if ((loop.state as LoopState) === 'ended') return false; // the check ended it (shutdown() from a callback)
     if (!keepGoing) {
-      this.endLoop(loop);
-      loop.finish(false);
+      this.finishLoop(loop, false);
       return false;
     }
     if (!this.anyAlive(loop)) {
-      this.endLoop(loop);
-      loop.fail(this.unavailable(loop.connections ?? this.connectionList));
+      this.failLoop(loop, this.unavailable(loop.connections ?? this.connectionList));
       return false;
     }
     return true;
@@ -706,7 +702,30 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     loop.prevWaiting = loop.nextWaiting = undefined;
     this.waitingCount--;
     if (loop.wakesOnActivity) this.activityLoops.delete(loop);
-    if (this.waitingCount === 0) this.updateRef();
+  }
+
+  /**
+   * Ends `loop` and calls its `finish`. The sockets are let go of (invariant 5) once `finish`
+   * returned: a phase that hands its call to the next phase's loop from `finish` (the client's
+   * accept → complete) keeps them referenced instead of an unref and a ref per call.
+   */
+  private finishLoop(loop: PollLoop, timedOut: boolean): void {
+    this.endLoop(loop);
+    try {
+      loop.finish(timedOut);
+    } finally {
+      if (this.waitingCount === 0) this.updateRef();
+    }
+  }
+
+  /** Ends `loop` and calls its `fail` (sockets as in {@link finishLoop}). */
+  private failLoop(loop: PollLoop, error: unknown): void {
+    this.endLoop(loop);
+    try {
+      loop.fail(error);
+    } finally {
+      if (this.waitingCount === 0) this.updateRef();
+    }
   }
 
   /** A snapshot of the waiting loops (O(loops): for losses, shutdown and the invariant checks). */
@@ -984,8 +1003,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     // wake below iterates.
     for (const loop of this.waitingLoops()) {
       if (loop.state === 'ended') continue;
-      this.endLoop(loop);
-      loop.fail(error);
+      this.failLoop(loop, error);
     }
     for (const connection of this.connectionList) {
       const handler = this.unbindHandler(connection);
