@@ -352,7 +352,15 @@ const CHECK_INVARIANTS = /\bgearman-invariants\b/.test(process.env['NODE_DEBUG']
 
 /** A broken invariant of the poll core: a bug of this library, never a user error. */
 function invariant(condition: boolean, what: string): asserts condition {
-  if (!condition) throw new Error(`gearman-ts poll core invariant broken: ${what}`);
+  if (!condition) broken(what);
+}
+
+/**
+ * Throws for a broken invariant. The checks on the hot path (every loop's start, iteration and
+ * end) call it behind their own test, so that their message is built only when it is thrown.
+ */
+function broken(what: string): never {
+  throw new Error(`gearman-ts poll core invariant broken: ${what}`);
 }
 
 function defaultLogger(): Logger {
@@ -626,7 +634,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @internal
    */
   runLoop(loop: PollLoop, timeout: number | null): void {
-    invariant(loop.state === 'idle', `runLoop of a loop that is ${loop.state} (a loop runs once)`);
+    if (loop.state !== 'idle') broken(`runLoop of a loop that is ${loop.state} (a loop runs once)`);
     loop.state = 'waiting';
     loop.nextWaiting = this.firstWaiting;
     if (this.firstWaiting !== undefined) this.firstWaiting.prevWaiting = loop;
@@ -664,7 +672,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * bug 19.3). Returns whether the loop goes on.
    */
   private iterate(loop: PollLoop, anyActivity: boolean): boolean {
-    invariant(loop.state === 'waiting', `iteration of a loop that is ${loop.state}`);
+    if (loop.state !== 'waiting') broken(`iteration of a loop that is ${loop.state}`);
     let keepGoing: boolean;
     try {
       keepGoing = loop.check(anyActivity);
@@ -687,7 +695,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   /** Ends a waiting loop (invariant 1, 2): the caller then calls its `finish` or `fail`. */
   private endLoop(loop: PollLoop): void {
-    invariant(loop.state === 'waiting' || loop.state === 'queued', `endLoop of a loop that is ${loop.state}`);
+    if (loop.state !== 'waiting' && loop.state !== 'queued') broken(`endLoop of a loop that is ${loop.state}`);
     loop.state = 'ended';
     if (loop.timer !== undefined) {
       clearTimeout(loop.timer);

@@ -240,7 +240,11 @@ function rejection(error: unknown): SendRejection {
 /** Send misuses of each job not looked at by the callback. */
 const unobservedSends = new WeakMap<GearmanJob, Array<{ promise: SendRejection; error: unknown }>>();
 
+/** Whether any misuse was ever recorded: until then a finished job needs no look-up. */
+let anyUnobservedSend = false;
+
 function unobservedSendError(job: GearmanJob): { error: unknown } | undefined {
+  if (!anyUnobservedSend) return undefined;
   const list = unobservedSends.get(job);
   if (list === undefined) return undefined;
   unobservedSends.delete(job);
@@ -1106,6 +1110,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     } catch (err) {
       const promise = rejection(err);
       if (job !== null && typeof job === 'object') {
+        anyUnobservedSend = true;
         const list = unobservedSends.get(job) ?? [];
         list.push({ promise, error: err });
         unobservedSends.set(job, list);

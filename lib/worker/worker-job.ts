@@ -39,6 +39,10 @@ export class WorkerJob extends GearmanJob {
    */
   constructor(connection: GearmanConnection | null, handle: string | null, task: string, unique: string | null, data: unknown) {
     super(connection, handle, task, unique, data);
+    // Set here, so every job has the same shape from the start (the handler sets `handler` next,
+    // the worker `answered` when it answers).
+    this.handler = undefined;
+    this.answered = false;
   }
 
   /**
