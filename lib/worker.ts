@@ -899,7 +899,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** @internal */
   executeJob(handler: WorkerCommandHandler, job: WorkerJob, decodeError?: unknown): void {
     this.runningJobs.add(job);
-    const timeoutMs = this.taskTimeouts.get(job.task);
+    // Most workers register no timed task: no look-up of the task per job then.
+    const timeoutMs = this.taskTimeouts.size === 0 ? undefined : this.taskTimeouts.get(job.task);
     if (timeoutMs !== undefined) {
       const effective = handler.effectiveTimeoutMs(timeoutMs);
       job.timer = setTimeout(() => this.jobExpired(job, effective), effective);
