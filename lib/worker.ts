@@ -25,7 +25,7 @@ import { checkEncoder, type DataEncoderLike } from './encoders.js';
 import type { HostEntry } from './hosts.js';
 import { JobSlots } from './worker/job-slots.js';
 import { Reconnects } from './worker/reconnect.js';
-import { WorkerJob } from './worker/worker-job.js';
+import { RunningJobs, WorkerJob } from './worker/worker-job.js';
 
 export { WorkerJob } from './worker/worker-job.js';
 
@@ -305,7 +305,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** Extra connections to a server, opened so timed tasks can run `concurrency` jobs there. */
   private readonly extraLanes = new Map<GearmanConnection, GearmanConnection[]>();
   private readonly extraLaneSet = new Set<GearmanConnection>();
-  private readonly runningJobs = new Set<WorkerJob>();
+  private readonly runningJobs = new RunningJobs();
   private readonly reconnects: Reconnects;
   private readonly events = new EventEmitter<GearmanWorkerEvents>();
   private working = false;
@@ -1259,7 +1259,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     this.shutdownRequested = true;
     this.reconnects.clear();
     const why = reason ?? new ShutdownError('shutdown() closed the connections');
-    for (const job of this.runningJobs) job.abort(why);
+    for (const job of this.runningJobs.list()) job.abort(why);
     super.shutdown();
     this.checkIdle();
     const waiters = this.idleWaiters;
