@@ -251,7 +251,8 @@ let profileDir;
 
 function nodeArgs(name) {
   if (profileDir === undefined) return [];
-  return ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const interval = process.env.BENCH_CPU_PROF_INTERVAL; // microseconds between samples (node's default: 1000)
+  return ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, ...(interval ? [`--cpu-prof-interval=${interval}`] : [])];
 }
 
 function flags(obj) {

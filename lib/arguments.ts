@@ -104,7 +104,10 @@ export function checkOptions<T extends object>(value: T | null | undefined, allo
   if (proto !== Object.prototype && proto !== null) {
     throw new InvalidArgumentError(`${where}: expected a plain options object { ${allowed.join(', ')} }, got ${describeValue(value)}`);
   }
-  for (const key of Object.keys(value)) {
+  // for...in with an own-key test: the same keys as Object.keys (a plain object has no
+  // enumerable inherited ones), without an array per call (every submitJob checks its options).
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     if (!allowed.includes(key)) {
       const hint = suggestKey(key, allowed);
       throw new InvalidArgumentError(

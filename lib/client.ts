@@ -1565,9 +1565,11 @@ function onConnectDeadline(phase: ConnectPhase): void {
  * requests come back `JOB_UNKNOWN` with `timedOut` set.
  */
 function lostWithoutConnection(call: CallState): boolean {
-  const list = requestsOf(call);
+  const r = call.requests;
   let lost = false;
-  for (let i = 0; i < list.length; i++) if (list[i]!.state === JOB_UNKNOWN) lost = true;
+  // One request (submitJob): no array made per call.
+  if (!Array.isArray(r)) lost = r.state === JOB_UNKNOWN;
+  else for (let i = 0; i < r.length; i++) if (r[i]!.state === JOB_UNKNOWN) lost = true;
   if (!lost) return false;
   for (const connection of callConnections(call)) if (connection.connected && connection.handler !== undefined) return false;
   return true;
@@ -1585,17 +1587,22 @@ function callConnections(call: CallState): Set<GearmanConnection> {
  * is not `JOB_PENDING` and not still unsent, for one that does not).
  */
 function markTimedOut(call: CallState): void {
-  const list = requestsOf(call);
-  for (let i = 0; i < list.length; i++) {
-    const request = list[i]!;
-    if (call.completeAfter) {
-      request.timedOut = !request.complete;
-      if (request.complete) call.client.forgetRotation(request);
-    } else {
-      request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
-    }
-    if (request.state === JOB_PENDING && judgesServers(call)) call.client.noteUnanswered(request);
+  const r = call.requests;
+  if (!Array.isArray(r)) {
+    markRequestTimedOut(call, r); // one request (submitJob): no array made per call
+    return;
   }
+  for (let i = 0; i < r.length; i++) markRequestTimedOut(call, r[i]!);
+}
+
+function markRequestTimedOut(call: CallState, request: GearmanJobRequest): void {
+  if (call.completeAfter) {
+    request.timedOut = !request.complete;
+    if (request.complete) call.client.forgetRotation(request);
+  } else {
+    request.timedOut = request.state === JOB_PENDING || (request.state === JOB_UNKNOWN && request.job.handle === null);
+  }
+  if (request.state === JOB_PENDING && judgesServers(call)) call.client.noteUnanswered(request);
 }
 
 /** The call rejects: `error.requests` holds its requests; `timedOut` is false on each (a rejection is no timeout). */

@@ -352,7 +352,15 @@ const CHECK_INVARIANTS = /\bgearman-invariants\b/.test(process.env['NODE_DEBUG']
 
 /** A broken invariant of the poll core: a bug of this library, never a user error. */
 function invariant(condition: boolean, what: string): asserts condition {
-  if (!condition) throw new Error(`gearman-ts poll core invariant broken: ${what}`);
+  if (!condition) broken(what);
+}
+
+/**
+ * Throws for a broken invariant. The checks on the hot path (every loop's start, iteration and
+ * end) call it behind their own test, so that their message is built only when it is thrown.
+ */
+function broken(what: string): never {
+  throw new Error(`gearman-ts poll core invariant broken: ${what}`);
 }
 
 function defaultLogger(): Logger {
@@ -387,7 +395,8 @@ function toGearmanError(err: unknown, connection: GearmanConnection): GearmanErr
  *    its iteration, so a burst of wakes is one iteration. A queue entry whose loop is no longer
  *    `'queued'` (it ended, or its timeout ran the iteration first) is skipped.
  * 5. The sockets are referenced (keep the process alive) exactly while a loop waits or a hold is
- *    taken (`refed === (waitingCount > 0 || holds > 0)`).
+ *    taken (`refed === (waitingCount > 0 || holds > 0)`), checked once the `finish` or `fail` of
+ *    an ended loop has returned (a phase starts the next one there).
  * 6. The connection ↔ handler relation is written only by `bindHandler`/`unbindHandler`:
  *    `connection.handler`, `connectionToHandlerMap` and `handlerToConnectionMap` agree.
  *
@@ -625,7 +634,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * @internal
    */
   runLoop(loop: PollLoop, timeout: number | null): void {
-    invariant(loop.state === 'idle', `runLoop of a loop that is ${loop.state} (a loop runs once)`);
+    if (loop.state !== 'idle') broken(`runLoop of a loop that is ${loop.state} (a loop runs once)`);
     loop.state = 'waiting';
     loop.nextWaiting = this.firstWaiting;
     if (this.firstWaiting !== undefined) this.firstWaiting.prevWaiting = loop;
@@ -636,8 +645,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     if (this.waitingCount === 1) this.updateRef();
     if (!this.iterate(loop, false)) return;
     if (timeout !== null && !(timeout > 0)) {
-      this.endLoop(loop);
-      loop.finish(true);
+      this.finishLoop(loop, true);
       return;
     }
     // Beyond setTimeout's range (about 24.8 days) there is no practical limit.
@@ -655,8 +663,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     // As python-gearman: the poll that ran out of time still ends in one more callback
     // (with the activity of this turn, if any), then the loop reports the timeout.
     if (!this.iterate(loop, loop.takeActivity())) return;
-    this.endLoop(loop);
-    loop.finish(true);
+    this.finishLoop(loop, true);
   }
 
   /**
@@ -665,25 +672,22 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
    * bug 19.3). Returns whether the loop goes on.
    */
   private iterate(loop: PollLoop, anyActivity: boolean): boolean {
-    invariant(loop.state === 'waiting', `iteration of a loop that is ${loop.state}`);
+    if (loop.state !== 'waiting') broken(`iteration of a loop that is ${loop.state}`);
     let keepGoing: boolean;
     try {
       keepGoing = loop.check(anyActivity);
     } catch (err) {
       if ((loop.state as LoopState) === 'ended') return false; // failed already (shutdown() from the callback)
-      this.endLoop(loop);
-      loop.fail(err);
+      this.failLoop(loop, err);
       return false;
     }
     if ((loop.state as LoopState) === 'ended') return false; // the check ended it (shutdown() from a callback)
     if (!keepGoing) {
-      this.endLoop(loop);
-      loop.finish(false);
+      this.finishLoop(loop, false);
       return false;
     }
     if (!this.anyAlive(loop)) {
-      this.endLoop(loop);
-      loop.fail(this.unavailable(loop.connections ?? this.connectionList));
+      this.failLoop(loop, this.unavailable(loop.connections ?? this.connectionList));
       return false;
     }
     return true;
@@ -691,7 +695,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
 
   /** Ends a waiting loop (invariant 1, 2): the caller then calls its `finish` or `fail`. */
   private endLoop(loop: PollLoop): void {
-    invariant(loop.state === 'waiting' || loop.state === 'queued', `endLoop of a loop that is ${loop.state}`);
+    if (loop.state !== 'waiting' && loop.state !== 'queued') broken(`endLoop of a loop that is ${loop.state}`);
     loop.state = 'ended';
     if (loop.timer !== undefined) {
       clearTimeout(loop.timer);
@@ -706,7 +710,30 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     loop.prevWaiting = loop.nextWaiting = undefined;
     this.waitingCount--;
     if (loop.wakesOnActivity) this.activityLoops.delete(loop);
-    if (this.waitingCount === 0) this.updateRef();
+  }
+
+  /**
+   * Ends `loop` and calls its `finish`. The sockets are let go of (invariant 5) once `finish`
+   * returned: a phase that hands its call to the next phase's loop from `finish` (the client's
+   * accept → complete) keeps them referenced instead of an unref and a ref per call.
+   */
+  private finishLoop(loop: PollLoop, timedOut: boolean): void {
+    this.endLoop(loop);
+    try {
+      loop.finish(timedOut);
+    } finally {
+      if (this.waitingCount === 0) this.updateRef();
+    }
+  }
+
+  /** Ends `loop` and calls its `fail` (sockets as in {@link finishLoop}). */
+  private failLoop(loop: PollLoop, error: unknown): void {
+    this.endLoop(loop);
+    try {
+      loop.fail(error);
+    } finally {
+      if (this.waitingCount === 0) this.updateRef();
+    }
   }
 
   /** A snapshot of the waiting loops (O(loops): for losses, shutdown and the invariant checks). */
@@ -984,8 +1011,7 @@ export abstract class ConnectionManager<H extends CommandHandler = CommandHandle
     // wake below iterates.
     for (const loop of this.waitingLoops()) {
       if (loop.state === 'ended') continue;
-      this.endLoop(loop);
-      loop.fail(error);
+      this.failLoop(loop, error);
     }
     for (const connection of this.connectionList) {
       const handler = this.unbindHandler(connection);

@@ -25,7 +25,7 @@ import { checkEncoder, type DataEncoderLike } from './encoders.js';
 import type { HostEntry } from './hosts.js';
 import { JobSlots } from './worker/job-slots.js';
 import { Reconnects } from './worker/reconnect.js';
-import { WorkerJob } from './worker/worker-job.js';
+import { RunningJobs, WorkerJob } from './worker/worker-job.js';
 
 export { WorkerJob } from './worker/worker-job.js';
 
@@ -240,7 +240,11 @@ function rejection(error: unknown): SendRejection {
 /** Send misuses of each job not looked at by the callback. */
 const unobservedSends = new WeakMap<GearmanJob, Array<{ promise: SendRejection; error: unknown }>>();
 
+/** Whether any misuse was ever recorded: until then a finished job needs no look-up. */
+let anyUnobservedSend = false;
+
 function unobservedSendError(job: GearmanJob): { error: unknown } | undefined {
+  if (!anyUnobservedSend) return undefined;
   const list = unobservedSends.get(job);
   if (list === undefined) return undefined;
   unobservedSends.delete(job);
@@ -301,7 +305,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** Extra connections to a server, opened so timed tasks can run `concurrency` jobs there. */
   private readonly extraLanes = new Map<GearmanConnection, GearmanConnection[]>();
   private readonly extraLaneSet = new Set<GearmanConnection>();
-  private readonly runningJobs = new Set<WorkerJob>();
+  private readonly runningJobs = new RunningJobs();
   private readonly reconnects: Reconnects;
   private readonly events = new EventEmitter<GearmanWorkerEvents>();
   private working = false;
@@ -895,7 +899,8 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
   /** @internal */
   executeJob(handler: WorkerCommandHandler, job: WorkerJob, decodeError?: unknown): void {
     this.runningJobs.add(job);
-    const timeoutMs = this.taskTimeouts.get(job.task);
+    // Most workers register no timed task: no look-up of the task per job then.
+    const timeoutMs = this.taskTimeouts.size === 0 ? undefined : this.taskTimeouts.get(job.task);
     if (timeoutMs !== undefined) {
       const effective = handler.effectiveTimeoutMs(timeoutMs);
       job.timer = setTimeout(() => this.jobExpired(job, effective), effective);
@@ -1106,6 +1111,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     } catch (err) {
       const promise = rejection(err);
       if (job !== null && typeof job === 'object') {
+        anyUnobservedSend = true;
         const list = unobservedSends.get(job) ?? [];
         list.push({ promise, error: err });
         unobservedSends.set(job, list);
@@ -1253,7 +1259,7 @@ export class GearmanWorker extends ConnectionManager<WorkerCommandHandler> {
     this.shutdownRequested = true;
     this.reconnects.clear();
     const why = reason ?? new ShutdownError('shutdown() closed the connections');
-    for (const job of this.runningJobs) job.abort(why);
+    for (const job of this.runningJobs.list()) job.abort(why);
     super.shutdown();
     this.checkIdle();
     const waiters = this.idleWaiters;

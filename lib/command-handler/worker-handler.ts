@@ -265,8 +265,8 @@ export class WorkerCommandHandler extends CommandHandler {
 
   /** JOB_ASSIGN_UNIQ: `[handle, task, unique, data]`. */
   recvJobAssignUniq(args: PacketArgs): void {
-    const [handle, task, unique, data] = args as [string, string, string, Buffer];
-    this.assign(handle, task, unique, data);
+    // Indexed, not destructured: no iterator per job.
+    this.assign(args[0] as string, args[1] as string, args[2] as string, args[3] as Buffer);
   }
 
   /** JOB_ASSIGN: `[handle, task, data]` (no unique). */

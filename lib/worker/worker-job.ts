@@ -28,6 +28,12 @@ export class WorkerJob extends GearmanJob {
    * not sent. @internal
    */
   expired = false;
+  /** The worker's list of running jobs (see `RunningJobs`), linked through the jobs. @internal */
+  prevRunning: WorkerJob | undefined = undefined;
+  /** @internal */
+  nextRunning: WorkerJob | undefined = undefined;
+  /** The job is in that list. @internal */
+  running = false;
 
   /**
    * Made by the worker for each JOB_ASSIGN (a task callback receives it; user code does not build one).
@@ -39,6 +45,10 @@ export class WorkerJob extends GearmanJob {
    */
   constructor(connection: GearmanConnection | null, handle: string | null, task: string, unique: string | null, data: unknown) {
     super(connection, handle, task, unique, data);
+    // Set here, so every job has the same shape from the start (the handler sets `handler` next,
+    // the worker `answered` when it answers).
+    this.handler = undefined;
+    this.answered = false;
   }
 
   /**
@@ -65,5 +75,49 @@ export class WorkerJob extends GearmanJob {
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
+  }
+}
+
+/**
+ * The jobs a worker runs, as a list linked through the jobs themselves: adding and removing a
+ * job allocates and hashes nothing (a `Set` of fresh objects costs a hash per job).
+ * @internal
+ */
+export class RunningJobs {
+  private first: WorkerJob | undefined = undefined;
+  /** How many jobs are in the list. */
+  size = 0;
+
+  add(job: WorkerJob): void {
+    if (job.running) return;
+    job.running = true;
+    job.prevRunning = undefined;
+    job.nextRunning = this.first;
+    if (this.first !== undefined) this.first.prevRunning = job;
+    this.first = job;
+    this.size++;
+  }
+
+  delete(job: WorkerJob): void {
+    if (!job.running) return;
+    job.running = false;
+    const prev = job.prevRunning;
+    const next = job.nextRunning;
+    if (prev === undefined) this.first = next;
+    else prev.nextRunning = next;
+    if (next !== undefined) next.prevRunning = prev;
+    job.prevRunning = job.nextRunning = undefined;
+    this.size--;
+  }
+
+  has(job: WorkerJob): boolean {
+    return job.running;
+  }
+
+  /** A snapshot of the running jobs, newest first. */
+  list(): WorkerJob[] {
+    const all: WorkerJob[] = [];
+    for (let job = this.first; job !== undefined; job = job.nextRunning) all.push(job);
+    return all;
   }
 }
