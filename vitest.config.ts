@@ -33,7 +33,8 @@ const NEEDS: Record<string, Need[]> = {
   'spec/integration/worker-perl-server.spec.ts': ['perl-gearmand'],
   'spec/regressions/admin-get-jobs-column-names.spec.ts': ['gearadmin'],
   'spec/regressions/admin-names-the-text-protocol-cannot-carry.spec.ts': ['gearadmin'],
-  'spec/regressions/client-poll-timeout-covers-connect.spec.ts': ['python3'],
+  'spec/regressions/client-poll-timeout-covers-connect.spec.ts': ['python3', 'openssl'],
+  'spec/integration/client-abort.spec.ts': ['openssl'],
 };
 
 /**
