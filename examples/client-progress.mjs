@@ -1,7 +1,7 @@
 // Progress while you wait: onStatus / onData callbacks on submitJob, and the updates of a request
 // as an async iterator.
 //   node examples/with-gearmand.mjs examples/client-progress.mjs
-import { GearmanClient, GearmanWorker } from 'gearman-ts';
+import { GearmanClient, GearmanJob, GearmanJobRequest, GearmanWorker } from 'gearman-ts';
 
 const servers = (process.env.GEARMAN_SERVERS ?? 'localhost:4730').split(',');
 
@@ -24,9 +24,12 @@ const request = await client.submitJob('resize', 'cat.png', {
 });
 console.log(`result ${request.result}`);
 
-// 2. An iterator: submit without waiting for the result, then follow the request to its end.
-const next = await client.submitJob('resize', 'dog.png', { waitUntilComplete: false });
-for await (const update of next.updates()) {
+// 2. An iterator: it sees the updates that arrive after it is made, so make the request and its
+// iterator first, submit without waiting for the result, then follow the request to its end.
+const next = new GearmanJobRequest(new GearmanJob(null, null, 'resize', null, 'dog.png'));
+const updates = next.updates();
+await client.submitMultipleRequests([next], { waitUntilComplete: false });
+for await (const update of updates) {
   if (update.type === 'status') console.log(`progress ${Math.round((100 * update.numerator) / update.denominator)}%`);
   else if (update.type === 'complete') console.log(`done ${update.result}`);
 }
