@@ -4,7 +4,7 @@
 // complete) came back with timedOut false and the retry filter `filter(r => r.timedOut)` lost
 // it; and a call that rejected because its only server died set timedOut true.
 import { afterEach, describe, expect, it } from 'vitest';
-import { GearmanClient, JOB_CREATED, JOB_PENDING, JOB_UNKNOWN, ServerUnavailable } from '../../lib/index.js';
+import { GearmanClient, GearmanJob, GearmanJobRequest, JOB_CREATED, JOB_PENDING, JOB_UNKNOWN, ServerUnavailable } from '../../lib/index.js';
 import { CommandType } from '../../lib/protocol/commands.js';
 import { FakeGearmanServer } from '../helpers/fake-server.js';
 import { res } from '../helpers/packets.js';
@@ -50,8 +50,13 @@ describe('timedOut', () => {
     cleanup.push(() => w.stop());
     const client = new GearmanClient([g.host]);
     cleanup.push(() => client.shutdown());
-    const call = client.submitJob(task, 'x', { pollTimeout: 30 });
-    await running.promise;
+    // Kill the server only once the worker runs the job AND the client has its JOB_CREATED (the
+    // embedded server may write the worker's JOB_ASSIGN a turn before the client's JOB_CREATED):
+    // the call is then in its completion wait, which is what this spec is about.
+    const submitted = new GearmanJobRequest(new GearmanJob(null, null, task, null, 'x'));
+    const created = new Promise<void>((resolve) => submitted.once('created', () => resolve()));
+    const call = client.submitMultipleRequests([submitted], { pollTimeout: 30 });
+    await Promise.all([running.promise, created]);
     g.child.kill('SIGKILL');
     const error = await call.then(
       () => undefined,
